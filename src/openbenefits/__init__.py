@@ -1,0 +1,1 @@
+"""OpenBenefits: the system of record for benefits, contingents and loyalty programs."""

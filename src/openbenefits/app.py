@@ -1,0 +1,58 @@
+"""``create_app()``: wires routers, error handlers and middleware, and nothing else."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from openbenefits import ops
+from openbenefits.config import Settings
+from openbenefits.kit.clock import Clock, SystemClock
+from openbenefits.kit.db import Database
+from openbenefits.kit.error_handlers import install_error_handlers
+from openbenefits.kit.logging import configure_logging
+from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from openbenefits.tenancy import admin as tenancy_admin
+from openbenefits.tenancy import router as tenancy_router
+
+DESCRIPTION = """
+The system of record for benefits. Three surfaces over one core:
+
+* **Studio Open API** (`/v1/...`, `X-API-KEY`): wire-compatible with the studio Open API v1.5.0.
+* **Loyalty programs API** (`/customers/v2/benefits/...`, OAuth2 bearer from `POST /oauth/token`).
+* **Admin API** (`/admin/v1/...`, admin bearer token from `openbenefits admin-token`).
+
+State-changing POSTs accept an `Idempotency-Key` header.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    database = db or Database(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            await database.dispose()
+
+    app = FastAPI(title="OpenBenefits", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = database
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ops.router)
+    app.include_router(tenancy_router.oauth_router)
+    app.include_router(tenancy_admin.router)
+    # Last: the HEAD key check matches every studio path.
+    app.include_router(tenancy_router.studio_router)
+    return app

@@ -1,0 +1,150 @@
+"""The ``openbenefits`` command: serve, migrate, demo, keys, admin-token."""
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+
+from openbenefits.config import Settings
+from openbenefits.demo import load_demo
+from openbenefits.kit.audit import SystemActor
+from openbenefits.kit.clock import SystemClock
+from openbenefits.kit.db import Database
+from openbenefits.kit.metrics import MULTIPROCESS_ENV
+from openbenefits.kit.migrations import upgrade_to_head
+from openbenefits.tenancy import schemas, service
+from openbenefits.tenancy.scopes import StudioScope
+
+app = typer.Typer(help="OpenBenefits: the benefits engine.", no_args_is_help=True)
+keys_app = typer.Typer(help="Studio API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def _run_with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    """Run ``work`` against a migrated database and dispose of the engines afterwards."""
+    settings = Settings()
+
+    async def main() -> T:
+        db = Database(settings.resolved_database_url, pool_size=2, max_overflow=0)
+        try:
+            await upgrade_to_head(db.engine)
+            return await work(db, settings)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+async def _demo(db: Database, settings: Settings) -> dict[str, Any]:
+    return await load_demo(db, settings.signing_key, SystemClock())
+
+
+async def _migrated(_db: Database, _settings: Settings) -> None:
+    return None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo tenant first.")] = False,
+) -> None:
+    """Migrate the database, optionally load the demo tenant, and serve the API."""
+    if demo:
+        credentials = _run_with_db(_demo)
+        typer.echo("Demo tenant loaded. Credentials:")
+        _print_json(credentials)
+        typer.echo(f"API docs: http://{host}:{port}/docs")
+    else:
+        _run_with_db(_migrated)
+    if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+        os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="openbenefits-metrics-")
+    uvicorn.run(
+        "openbenefits.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations up to head."""
+    _run_with_db(_migrated)
+    typer.echo("Database is at the latest migration.")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo tenant and print its credentials as JSON."""
+    _print_json(_run_with_db(_demo))
+
+
+@keys_app.command("create")
+def create_key(
+    studio_id: Annotated[int, typer.Option(help="The studio the key acts for.")],
+    scope: Annotated[list[StudioScope], typer.Option(help="A scope (repeat for several).")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    partner_integration_id: Annotated[
+        int | None, typer.Option(help="Bind the key to this partner integration.")
+    ] = None,
+) -> None:
+    """Create a studio API key and print it (it is shown only once)."""
+
+    async def create(db: Database, settings: Settings) -> dict[str, Any]:
+        async with db.session() as session:
+            studio = await service.find_studio(session, studio_id)
+            api_key, plain = await service.create_api_key(
+                session,
+                SystemActor("cli"),
+                settings.signing_key,
+                studio.tenant_id,
+                schemas.ApiKeyCreate(
+                    studio_id=studio_id,
+                    partner_integration_id=partner_integration_id,
+                    name=name,
+                    scopes=scope,
+                ),
+            )
+            await session.commit()
+            return {"id": api_key.id, "tenantId": studio.tenant_id, "key": plain}
+
+    _print_json(_run_with_db(create))
+
+
+@app.command("admin-token")
+def admin_token(
+    name: Annotated[str, typer.Option(help="Who will use the token (audit log).")] = "admin",
+    tenant_id: Annotated[
+        int | None, typer.Option(help="Restrict the token to one tenant.")
+    ] = None,
+    ttl_hours: Annotated[int, typer.Option(min=1, help="Lifetime in hours.")] = 24,
+) -> None:
+    """Print an admin bearer token for /admin/v1."""
+    settings = Settings()
+    typer.echo(
+        service.issue_admin_token(
+            settings.signing_key,
+            name=name,
+            tenant_id=tenant_id,
+            now=SystemClock().now(),
+            ttl=timedelta(hours=ttl_hours),
+        )
+    )

@@ -1,0 +1,1 @@
+"""Domain-free infrastructure shared by every domain package."""

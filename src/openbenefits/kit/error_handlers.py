@@ -1,0 +1,119 @@
+"""Renders errors per surface: the reference's ``ErrorResponse`` on the studio Open API (``/v1``),
+RFC 9457 ``application/problem+json`` everywhere else. No stack trace ever reaches a client."""
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openbenefits.kit.context import request_id_var
+from openbenefits.kit.errors import AppError
+
+STUDIO_PREFIX = "/v1/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = structlog.get_logger()
+
+_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}
+
+
+def is_studio_path(path: str) -> bool:
+    return path.startswith(STUDIO_PREFIX)
+
+
+def render_error(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    reference: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    trace_id = request_id_var.get()
+    if is_studio_path(request.url.path):
+        body: dict[str, Any] = {"errorMessage": message, "errorCode": code, "traceId": trace_id}
+        if reference:
+            body["reference"] = reference
+        return JSONResponse(body, status_code=status, headers=headers)
+    problem: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": message,
+        "instance": request.url.path,
+        "code": code,
+        "traceId": trace_id,
+    }
+    if reference:
+        problem["reference"] = reference
+    problem.update(extra or {})
+    return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return render_error(
+        request,
+        exc.status_code,
+        exc.code,
+        exc.message,
+        reference=exc.reference,
+        extra=exc.extra,
+        headers=headers,
+    )
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Keep only what a client can act on: never echo the input or internal exception objects.
+    errors = [
+        {"location": _location(e["loc"]), "message": e["msg"], "type": e["type"]}
+        for e in exc.errors()
+    ]
+    malformed = any(e["type"] == "json_invalid" for e in errors)
+    first = errors[0] if errors else {"location": "", "message": "Invalid request."}
+    if malformed:
+        code, message = "MALFORMED_JSON", "The request body is not valid JSON."
+    else:
+        code, message = "VALIDATION_ERROR", f"{first['location']}: {first['message']}"
+    # The studio reference answers every invalid request with 400; elsewhere a syntactically fine
+    # body that breaks the schema is 422.
+    status = 400 if malformed or is_studio_path(request.url.path) else 422
+    return render_error(
+        request,
+        status,
+        code,
+        message,
+        reference=None if malformed else first["location"] or None,
+        extra={"errors": errors},
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return render_error(request, exc.status_code, code, message, headers=exc.headers)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", path=request.url.path)
+    return render_error(request, 500, "INTERNAL_ERROR", "Unexpected system error.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(Exception, handle_unexpected)

@@ -1,0 +1,99 @@
+"""The route class every API surface uses: one database transaction per request, committed
+before the response leaves, and the ``Idempotency-Key`` protocol around state-changing POSTs."""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from openbenefits.config import Settings
+from openbenefits.kit import idempotency
+from openbenefits.kit.clock import Clock
+from openbenefits.kit.db import Database
+from openbenefits.kit.security import credential_owner
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession = request.state.session
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            db = get_db(request)
+            held = None
+            key = request.headers.get(idempotency.HEADER)
+            if request.method == "POST" and key is not None:
+                outcome = await _claim(request, idempotency.validate_key(key))
+                if isinstance(outcome, idempotency.StoredResponse):
+                    return outcome.to_response()
+                held = outcome
+            async with db.session(write=request.method not in SAFE_METHODS) as session:
+                request.state.session = session
+                try:
+                    response = await handler(request)
+                    if held is not None:
+                        await idempotency.complete(session, held, response)
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    if held is not None:
+                        await idempotency.release(db, held)
+                    raise
+            return response
+
+        return run
+
+
+async def _claim(
+    request: Request, key: str
+) -> idempotency.Claim | idempotency.StoredResponse | None:
+    settings = get_settings(request)
+    owner = credential_owner(
+        settings.signing_key,
+        request.headers.get("x-api-key"),
+        request.headers.get("authorization"),
+    )
+    if owner is None:
+        return None
+    body = await request.body()
+    return await idempotency.claim(
+        get_db(request),
+        owner=owner,
+        key=key,
+        fingerprint=idempotency.request_fingerprint(
+            request.method, request.url.path, request.url.query, body
+        ),
+        now=get_clock(request).now(),
+        ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        lease=timedelta(seconds=settings.idempotency_lease_seconds),
+    )

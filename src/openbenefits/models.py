@@ -1,0 +1,25 @@
+"""Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
+
+from openbenefits.kit.audit import AuditEntry
+from openbenefits.kit.db import Base
+from openbenefits.kit.idempotency import IdempotencyRecord
+from openbenefits.tenancy.models import (
+    ApiKey,
+    OAuthClient,
+    Partner,
+    PartnerIntegration,
+    Studio,
+    Tenant,
+)
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "IdempotencyRecord",
+    "OAuthClient",
+    "Partner",
+    "PartnerIntegration",
+    "Studio",
+    "Tenant",
+]

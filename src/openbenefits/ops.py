@@ -1,0 +1,43 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics."""
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from openbenefits.kit.metrics import render_metrics
+from openbenefits.kit.migrations import current_revision, head_revision
+from openbenefits.kit.routing import get_db
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations at head")
+async def readyz(request: Request) -> JSONResponse:
+    db = get_db(request)
+    expected = head_revision()
+    try:
+        async with db.read_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        applied = await current_revision(db.read_engine)
+    except Exception as error:  # noqa: BLE001 - any failure to reach the database means "not ready"
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "error": type(error).__name__},
+            status_code=503,
+        )
+    ready = applied == expected
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "database": "ok", "migration": applied,
+         "expectedMigration": expected},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics() -> Response:
+    body, media_type = render_metrics()
+    return Response(body, media_type=media_type)

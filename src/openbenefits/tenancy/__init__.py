@@ -1,0 +1,1 @@
+"""Tenants, studios, partners and their integrations, and the credentials that act for them."""

@@ -1,0 +1,102 @@
+"""Authentication dependencies for the three surfaces. Each answers a principal or raises:
+401 for missing or bad credentials, 403 for a missing scope."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Path, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from openbenefits.kit.errors import Unauthorized
+from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep
+from openbenefits.kit.security import verify_token
+from openbenefits.tenancy import service
+from openbenefits.tenancy.models import Tenant
+from openbenefits.tenancy.principals import (
+    ADMIN_AUDIENCE,
+    AdminPrincipal,
+    LoyaltyPrincipal,
+    StudioPrincipal,
+)
+from openbenefits.tenancy.scopes import LoyaltyScope, StudioScope
+
+api_key_header = APIKeyHeader(name="X-API-KEY", scheme_name="ApiKeyAuth", auto_error=False)
+loyalty_bearer = HTTPBearer(scheme_name="LoyaltyBearer", auto_error=False)
+admin_bearer = HTTPBearer(scheme_name="AdminBearer", auto_error=False)
+
+
+async def studio_key(
+    session: SessionDep, settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)]
+) -> StudioPrincipal:
+    return await service.authenticate_api_key(session, settings.signing_key, key)
+
+
+def studio_principal(*scopes: StudioScope) -> Callable[..., Awaitable[StudioPrincipal]]:
+    """A studio Open API dependency that also demands ``scopes``."""
+
+    async def dependency(
+        principal: Annotated[StudioPrincipal, Depends(studio_key)],
+    ) -> StudioPrincipal:
+        principal.require(*scopes)
+        return principal
+
+    return dependency
+
+
+def _bearer_claims(
+    credentials: HTTPAuthorizationCredentials | None,
+    settings: SettingsDep,
+    clock: ClockDep,
+    audience: str,
+) -> dict[str, object]:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required.", code="TOKEN_MISSING")
+    return verify_token(
+        settings.signing_key, credentials.credentials, audience=audience, now=clock.now()
+    )
+
+
+def loyalty_principal(*scopes: LoyaltyScope) -> Callable[..., LoyaltyPrincipal]:
+    """A loyalty API dependency: a valid bearer token of our audience carrying ``scopes``."""
+
+    def dependency(
+        settings: SettingsDep,
+        clock: ClockDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(loyalty_bearer)],
+    ) -> LoyaltyPrincipal:
+        claims = _bearer_claims(credentials, settings, clock, settings.oauth_audience)
+        principal = LoyaltyPrincipal(
+            client_id=str(claims["sub"]),
+            tenant_id=int(str(claims["org"])),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+        )
+        principal.require(*scopes)
+        return principal
+
+    return dependency
+
+
+def admin_principal(
+    settings: SettingsDep,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(admin_bearer)],
+) -> AdminPrincipal:
+    claims = _bearer_claims(credentials, settings, clock, ADMIN_AUDIENCE)
+    tenant = claims.get("tenant")
+    return AdminPrincipal(
+        name=str(claims["sub"]), tenant_id=None if tenant is None else int(str(tenant))
+    )
+
+
+Admin = Annotated[AdminPrincipal, Depends(admin_principal)]
+
+
+async def admin_tenant(
+    admin: Admin, session: SessionDep, tenant_id: Annotated[int, Path(alias="tenantId")]
+) -> Tenant:
+    """The tenant named in an admin path, if this operator may see it (else 404)."""
+    admin.check_tenant(tenant_id)
+    return await service.get_tenant(session, tenant_id)
+
+
+AdminTenant = Annotated[Tenant, Depends(admin_tenant)]

@@ -1,0 +1,73 @@
+"""Who is calling, once authenticated: one principal type per surface."""
+
+from dataclasses import dataclass
+
+from openbenefits.kit.errors import Forbidden, NotFound
+
+ADMIN_AUDIENCE = "openbenefits-admin"
+
+
+@dataclass(frozen=True)
+class StudioPrincipal:
+    """An API key of one studio, optionally of one partner integration there."""
+
+    api_key_id: int
+    tenant_id: int
+    studio_id: int
+    partner_integration_id: int | None
+    partner_id: int | None
+    scopes: frozenset[str]
+
+    @property
+    def audit_ref(self) -> str:
+        return f"api_key:{self.api_key_id}"
+
+    def require(self, *scopes: str) -> None:
+        missing = sorted(set(scopes) - self.scopes)
+        if missing:
+            raise Forbidden(
+                f"The API key lacks the scope(s) {', '.join(missing)}.", code="MISSING_SCOPE"
+            )
+
+
+@dataclass(frozen=True)
+class LoyaltyPrincipal:
+    """An OAuth client of one organisation, as named by its bearer token."""
+
+    client_id: str
+    tenant_id: int
+    scopes: frozenset[str]
+
+    @property
+    def audit_ref(self) -> str:
+        return f"oauth_client:{self.client_id}"
+
+    def require(self, *scopes: str) -> None:
+        missing = sorted(set(scopes) - self.scopes)
+        if missing:
+            raise Forbidden(
+                f"The token lacks the scope(s) {', '.join(missing)}.", code="MISSING_SCOPE"
+            )
+
+
+@dataclass(frozen=True)
+class AdminPrincipal:
+    """An operator. ``tenant_id`` None means every tenant; otherwise just that one."""
+
+    name: str
+    tenant_id: int | None
+
+    @property
+    def audit_ref(self) -> str:
+        return f"admin:{self.name}"
+
+    def check_tenant(self, tenant_id: int) -> None:
+        # Another tenant's resources do not exist for a tenant-bound operator: 404, never 403.
+        if self.tenant_id is not None and self.tenant_id != tenant_id:
+            raise NotFound("Tenant not found.", code="TENANT_NOT_FOUND")
+
+    def require_global(self) -> None:
+        if self.tenant_id is not None:
+            raise Forbidden(
+                "Only an operator of every tenant may do this.", code="GLOBAL_ADMIN_ONLY"
+            )

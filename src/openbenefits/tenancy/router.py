@@ -1,0 +1,96 @@
+"""Public tenancy endpoints: the OAuth token endpoint of the loyalty surface and the studio
+surface's ``HEAD`` key check."""
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+from starlette.routing import Match
+from starlette.types import Scope
+
+from openbenefits.kit.errors import InvalidRequest, UnsupportedMediaType
+from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
+from openbenefits.kit.schemas import problem_responses, studio_error_responses
+from openbenefits.tenancy import schemas, service
+from openbenefits.tenancy.auth import studio_key
+from openbenefits.tenancy.principals import StudioPrincipal
+
+
+
+class KeyCheckRoute(TransactionalRoute):
+    """Matches HEAD only, so that other methods on an unknown studio path answer 404, not 405."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["method"] != "HEAD":
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+oauth_router = APIRouter(tags=["oauth"], route_class=TransactionalRoute)
+studio_router = APIRouter(tags=["studio: authentication"], route_class=KeyCheckRoute)
+
+_TOKEN_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": schemas.TokenRequest.model_json_schema()}
+        for media in ("application/x-www-form-urlencoded", "application/json")
+    },
+}
+
+
+async def _token_request(request: Request) -> schemas.TokenRequest:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if media_type == "application/x-www-form-urlencoded":
+            fields: object = dict((await request.form()).items())
+        elif media_type == "application/json":
+            fields = json.loads(await request.body())
+        else:
+            raise UnsupportedMediaType(
+                "Send the token request as application/x-www-form-urlencoded or JSON."
+            )
+        return schemas.TokenRequest.model_validate(fields)
+    except (ValueError, ValidationError) as error:
+        message = "grant_type, client_id and client_secret are required strings."
+        raise InvalidRequest(
+            message,
+            code="INVALID_REQUEST",
+            extra={"error": "invalid_request", "error_description": message},
+        ) from error
+
+
+@oauth_router.post(
+    "/oauth/token",
+    response_model=schemas.TokenResponse,
+    responses=problem_responses(400, 401, 413),
+    openapi_extra={"requestBody": _TOKEN_BODY},
+    summary="Issue a bearer token (OAuth 2.0 client-credentials grant)",
+)
+async def issue_token(
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    token_request: Annotated[schemas.TokenRequest, Depends(_token_request)],
+) -> schemas.TokenResponse:
+    return await service.issue_access_token(
+        session,
+        settings.signing_key,
+        token_request,
+        audience=settings.oauth_audience,
+        now=clock.now(),
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+
+
+@studio_router.head(
+    "/v1/{path:path}",
+    responses=studio_error_responses(401),
+    summary="Check an API key",
+    description="Answers 200 for a valid X-API-KEY and 401 otherwise, on any studio path.",
+)
+async def check_api_key(
+    path: str, principal: Annotated[StudioPrincipal, Depends(studio_key)]
+) -> Response:
+    return Response(status_code=200)

@@ -1,0 +1,503 @@
+"""Business rules for tenancy: what may be created, and the credentials that act for a tenant."""
+
+import hmac
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openbenefits.kit import audit
+from openbenefits.kit.audit import Actor, AuditEntry
+from openbenefits.kit.db import Base, flush_or_conflict
+from openbenefits.kit.errors import InvalidRequest, NotFound, Unauthorized
+from openbenefits.kit.pagination import PageParams, fetch_page
+from openbenefits.kit.security import hash_secret, new_secret, sign_token
+from openbenefits.tenancy import schemas
+from openbenefits.tenancy.models import (
+    ApiKey,
+    OAuthClient,
+    Partner,
+    PartnerIntegration,
+    Studio,
+    Tenant,
+)
+from openbenefits.tenancy.principals import ADMIN_AUDIENCE, StudioPrincipal
+
+M = TypeVar("M", bound=Base)
+
+CLIENT_CREDENTIALS = "client_credentials"
+
+
+async def _tenant_row(session: AsyncSession, model: type[M], tenant_id: int, row_id: int) -> M:
+    """A tenant's row by id; another tenant's row is reported missing, never forbidden."""
+    row = await session.scalar(
+        select(model).where(model.id == row_id, model.tenant_id == tenant_id)  # type: ignore[attr-defined]
+    )
+    if row is None:
+        label = model.__name__
+        raise NotFound(f"{label} {row_id} not found.", code=f"{_snake(label).upper()}_NOT_FOUND")
+    return row
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name))
+
+
+def _wire(data: schemas.RequestModel) -> dict[str, object]:
+    """A request as the client sent it, for the audit log."""
+    return data.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def _apply(row: Base, changes: schemas.RequestModel) -> dict[str, object]:
+    """Apply the fields the client sent; return them for the audit log."""
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        setattr(row, field, value)
+    return _wire(changes)
+
+
+# Tenants
+
+
+async def create_tenant(session: AsyncSession, actor: Actor, data: schemas.TenantCreate) -> Tenant:
+    tenant = Tenant(
+        name=data.name, slug=data.slug or schemas.slugify(data.name), time_zone=data.time_zone
+    )
+    session.add(tenant)
+    await flush_or_conflict(
+        session, f"A tenant with slug {tenant.slug!r} exists.", code="TENANT_EXISTS"
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="tenant.created",
+        entity_type="tenant",
+        entity_id=tenant.id,
+        tenant_id=tenant.id,
+        details={"name": tenant.name},
+    )
+    return tenant
+
+
+async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"Tenant {tenant_id} not found.", code="TENANT_NOT_FOUND")
+    return tenant
+
+
+async def list_tenants(
+    session: AsyncSession, only: int | None, params: PageParams
+) -> tuple[list[Tenant], int]:
+    statement = select(Tenant).order_by(Tenant.id)
+    if only is not None:
+        statement = statement.where(Tenant.id == only)
+    return await fetch_page(session, statement, params)
+
+
+async def update_tenant(
+    session: AsyncSession, actor: Actor, tenant: Tenant, data: schemas.TenantUpdate
+) -> Tenant:
+    changes = _apply(tenant, data)
+    audit.record(
+        session,
+        actor=actor,
+        action="tenant.updated",
+        entity_type="tenant",
+        entity_id=tenant.id,
+        tenant_id=tenant.id,
+        details=changes,
+    )
+    return tenant
+
+
+def _of_tenant(model: type[M], tenant_id: int) -> Select[tuple[M]]:
+    return select(model).where(model.tenant_id == tenant_id).order_by(model.id)  # type: ignore[attr-defined]
+
+
+# Studios
+
+
+async def create_studio(
+    session: AsyncSession, actor: Actor, tenant_id: int, data: schemas.StudioCreate
+) -> Studio:
+    studio = Studio(tenant_id=tenant_id, **data.model_dump())
+    session.add(studio)
+    await flush_or_conflict(session, f"A studio named {data.name!r} exists.", code="STUDIO_EXISTS")
+    audit.record(
+        session,
+        actor=actor,
+        action="studio.created",
+        entity_type="studio",
+        entity_id=studio.id,
+        tenant_id=tenant_id,
+        details=_wire(data),
+    )
+    return studio
+
+
+async def get_studio(session: AsyncSession, tenant_id: int, studio_id: int) -> Studio:
+    return await _tenant_row(session, Studio, tenant_id, studio_id)
+
+
+async def list_studios(
+    session: AsyncSession, tenant_id: int, params: PageParams
+) -> tuple[list[Studio], int]:
+    return await fetch_page(session, _of_tenant(Studio, tenant_id), params)
+
+
+async def update_studio(
+    session: AsyncSession, actor: Actor, studio: Studio, data: schemas.StudioUpdate
+) -> Studio:
+    changes = _apply(studio, data)
+    await flush_or_conflict(
+        session, f"A studio named {studio.name!r} exists.", code="STUDIO_EXISTS"
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="studio.updated",
+        entity_type="studio",
+        entity_id=studio.id,
+        tenant_id=studio.tenant_id,
+        details=changes,
+    )
+    return studio
+
+
+# Partners and their integrations
+
+
+async def create_partner(
+    session: AsyncSession, actor: Actor, tenant_id: int, data: schemas.PartnerCreate
+) -> Partner:
+    partner = Partner(tenant_id=tenant_id, name=data.name)
+    session.add(partner)
+    await flush_or_conflict(
+        session, f"A partner named {data.name!r} exists.", code="PARTNER_EXISTS"
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="partner.created",
+        entity_type="partner",
+        entity_id=partner.id,
+        tenant_id=tenant_id,
+        details={"name": data.name},
+    )
+    return partner
+
+
+async def get_partner(session: AsyncSession, tenant_id: int, partner_id: int) -> Partner:
+    return await _tenant_row(session, Partner, tenant_id, partner_id)
+
+
+async def list_partners(
+    session: AsyncSession, tenant_id: int, params: PageParams
+) -> tuple[list[Partner], int]:
+    return await fetch_page(session, _of_tenant(Partner, tenant_id), params)
+
+
+async def create_integration(
+    session: AsyncSession, actor: Actor, tenant_id: int, data: schemas.IntegrationCreate
+) -> PartnerIntegration:
+    await get_partner(session, tenant_id, data.partner_id)
+    await get_studio(session, tenant_id, data.studio_id)
+    integration = PartnerIntegration(tenant_id=tenant_id, **data.model_dump())
+    session.add(integration)
+    await flush_or_conflict(
+        session, "The partner is already integrated in this studio.", code="INTEGRATION_EXISTS"
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="partner_integration.created",
+        entity_type="partner_integration",
+        entity_id=integration.id,
+        tenant_id=tenant_id,
+        details=_wire(data),
+    )
+    return integration
+
+
+async def get_integration(
+    session: AsyncSession, tenant_id: int, integration_id: int
+) -> PartnerIntegration:
+    return await _tenant_row(session, PartnerIntegration, tenant_id, integration_id)
+
+
+async def list_integrations(
+    session: AsyncSession,
+    tenant_id: int,
+    params: PageParams,
+    *,
+    studio_id: int | None = None,
+    partner_id: int | None = None,
+) -> tuple[list[PartnerIntegration], int]:
+    statement = _of_tenant(PartnerIntegration, tenant_id)
+    if studio_id is not None:
+        statement = statement.where(PartnerIntegration.studio_id == studio_id)
+    if partner_id is not None:
+        statement = statement.where(PartnerIntegration.partner_id == partner_id)
+    return await fetch_page(session, statement, params)
+
+
+async def update_integration(
+    session: AsyncSession,
+    actor: Actor,
+    integration: PartnerIntegration,
+    data: schemas.IntegrationUpdate,
+) -> PartnerIntegration:
+    changes = _apply(integration, data)
+    audit.record(
+        session,
+        actor=actor,
+        action="partner_integration.updated",
+        entity_type="partner_integration",
+        entity_id=integration.id,
+        tenant_id=integration.tenant_id,
+        details=changes,
+    )
+    return integration
+
+
+# API keys
+
+
+async def create_api_key(
+    session: AsyncSession,
+    actor: Actor,
+    master: bytes,
+    tenant_id: int,
+    data: schemas.ApiKeyCreate,
+    *,
+    plain_key: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a studio API key; the plain key is returned once and only its hash is stored.
+
+    ``plain_key`` lets the demo loader keep stable, derivable keys; everyone else gets a random one.
+    """
+    await get_studio(session, tenant_id, data.studio_id)
+    if data.partner_integration_id is not None:
+        integration = await get_integration(session, tenant_id, data.partner_integration_id)
+        if integration.studio_id != data.studio_id:
+            raise InvalidRequest(
+                "The partner integration belongs to another studio.",
+                code="INTEGRATION_STUDIO_MISMATCH",
+                reference="partnerIntegrationId",
+            )
+    key = plain_key or new_secret("obk")
+    api_key = ApiKey(
+        tenant_id=tenant_id,
+        studio_id=data.studio_id,
+        partner_integration_id=data.partner_integration_id,
+        name=data.name,
+        prefix=key[:12],
+        key_hash=hash_secret(master, key),
+        scopes=sorted(set(data.scopes)),
+    )
+    session.add(api_key)
+    await flush_or_conflict(session, "This API key exists already.", code="API_KEY_EXISTS")
+    audit.record(
+        session,
+        actor=actor,
+        action="api_key.created",
+        entity_type="api_key",
+        entity_id=api_key.id,
+        tenant_id=tenant_id,
+        details={"studioId": data.studio_id, "scopes": api_key.scopes},
+    )
+    return api_key, key
+
+
+async def get_api_key(session: AsyncSession, tenant_id: int, key_id: int) -> ApiKey:
+    return await _tenant_row(session, ApiKey, tenant_id, key_id)
+
+
+async def list_api_keys(
+    session: AsyncSession, tenant_id: int, params: PageParams
+) -> tuple[list[ApiKey], int]:
+    return await fetch_page(session, _of_tenant(ApiKey, tenant_id), params)
+
+
+async def revoke_api_key(
+    session: AsyncSession, actor: Actor, api_key: ApiKey, now: datetime
+) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = now
+        audit.record(
+            session,
+            actor=actor,
+            action="api_key.revoked",
+            entity_type="api_key",
+            entity_id=api_key.id,
+            tenant_id=api_key.tenant_id,
+        )
+
+
+async def authenticate_api_key(
+    session: AsyncSession, master: bytes, key: str | None
+) -> StudioPrincipal:
+    if not key:
+        raise Unauthorized("The X-API-KEY header is missing.", code="API_KEY_MISSING")
+    row = (
+        await session.execute(
+            select(ApiKey, PartnerIntegration.partner_id)
+            .outerjoin(PartnerIntegration, PartnerIntegration.id == ApiKey.partner_integration_id)
+            .where(ApiKey.key_hash == hash_secret(master, key), ApiKey.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized("The API key is not valid.", code="API_KEY_INVALID")
+    api_key, partner_id = row
+    return StudioPrincipal(
+        api_key_id=api_key.id,
+        tenant_id=api_key.tenant_id,
+        studio_id=api_key.studio_id,
+        partner_integration_id=api_key.partner_integration_id,
+        partner_id=partner_id,
+        scopes=frozenset(api_key.scopes),
+    )
+
+
+# OAuth clients and tokens
+
+
+async def create_oauth_client(
+    session: AsyncSession,
+    actor: Actor,
+    master: bytes,
+    tenant_id: int,
+    data: schemas.OAuthClientCreate,
+    *,
+    plain_secret: str | None = None,
+    client_id: str | None = None,
+) -> tuple[OAuthClient, str]:
+    secret = plain_secret or new_secret("obs")
+    client = OAuthClient(
+        tenant_id=tenant_id,
+        name=data.name,
+        client_id=client_id or new_secret("obc")[:28],
+        secret_hash=hash_secret(master, secret),
+        scopes=sorted(set(data.scopes)),
+    )
+    session.add(client)
+    await flush_or_conflict(session, "This client id exists already.", code="OAUTH_CLIENT_EXISTS")
+    audit.record(
+        session,
+        actor=actor,
+        action="oauth_client.created",
+        entity_type="oauth_client",
+        entity_id=client.client_id,
+        tenant_id=tenant_id,
+        details={"scopes": client.scopes},
+    )
+    return client, secret
+
+
+async def get_oauth_client(session: AsyncSession, tenant_id: int, row_id: int) -> OAuthClient:
+    return await _tenant_row(session, OAuthClient, tenant_id, row_id)
+
+
+async def list_oauth_clients(
+    session: AsyncSession, tenant_id: int, params: PageParams
+) -> tuple[list[OAuthClient], int]:
+    return await fetch_page(session, _of_tenant(OAuthClient, tenant_id), params)
+
+
+async def revoke_oauth_client(
+    session: AsyncSession, actor: Actor, client: OAuthClient, now: datetime
+) -> None:
+    if client.revoked_at is None:
+        client.revoked_at = now
+        audit.record(
+            session,
+            actor=actor,
+            action="oauth_client.revoked",
+            entity_type="oauth_client",
+            entity_id=client.client_id,
+            tenant_id=client.tenant_id,
+        )
+
+
+def _oauth_error(
+    error: str, message: str, status: type[InvalidRequest] | type[Unauthorized]
+) -> Exception:
+    # RFC 6749 §5.2 names the error; it travels as a member of the problem document.
+    return status(message, code=error.upper(), extra={"error": error, "error_description": message})
+
+
+async def issue_access_token(
+    session: AsyncSession,
+    master: bytes,
+    request: schemas.TokenRequest,
+    *,
+    audience: str,
+    now: datetime,
+    ttl: timedelta,
+) -> schemas.TokenResponse:
+    if request.grant_type != CLIENT_CREDENTIALS:
+        raise _oauth_error(
+            "unsupported_grant_type", "Only client_credentials is supported.", InvalidRequest
+        )
+    if request.audience is not None and request.audience != audience:
+        raise _oauth_error("invalid_target", f"The audience must be {audience!r}.", InvalidRequest)
+    client = await session.scalar(
+        select(OAuthClient).where(
+            OAuthClient.client_id == request.client_id, OAuthClient.revoked_at.is_(None)
+        )
+    )
+    if client is None or not hmac.compare_digest(
+        client.secret_hash, hash_secret(master, request.client_secret)
+    ):
+        raise _oauth_error("invalid_client", "Unknown client or wrong secret.", Unauthorized)
+    scopes = set(client.scopes)
+    if request.scope:
+        asked = set(request.scope.split())
+        if not asked <= scopes:
+            raise _oauth_error(
+                "invalid_scope", "The client may not have these scopes.", InvalidRequest
+            )
+        scopes = asked
+    granted = " ".join(sorted(scopes))
+    token = sign_token(
+        master,
+        subject=client.client_id,
+        audience=audience,
+        now=now,
+        ttl=ttl,
+        claims={"org": client.tenant_id, "scope": granted},
+    )
+    return schemas.TokenResponse(
+        access_token=token, expires_in=int(ttl.total_seconds()), scope=granted
+    )
+
+
+def issue_admin_token(
+    master: bytes, *, name: str, tenant_id: int | None, now: datetime, ttl: timedelta
+) -> str:
+    return sign_token(
+        master,
+        subject=name,
+        audience=ADMIN_AUDIENCE,
+        now=now,
+        ttl=ttl,
+        claims={"tenant": tenant_id},
+    )
+
+
+async def list_audit_entries(
+    session: AsyncSession, tenant_id: int, params: PageParams
+) -> tuple[list[AuditEntry], int]:
+    statement = (
+        select(AuditEntry).where(AuditEntry.tenant_id == tenant_id).order_by(AuditEntry.id.desc())
+    )
+    return await fetch_page(session, statement, params)
+
+
+async def find_studio(session: AsyncSession, studio_id: int) -> Studio:
+    """A studio by id across tenants: for operators on the command line only."""
+    studio = await session.get(Studio, studio_id)
+    if studio is None:
+        raise NotFound(f"Studio {studio_id} not found.", code="STUDIO_NOT_FOUND")
+    return studio

@@ -1,0 +1,112 @@
+"""Test fixtures: one freshly created database per run (SQLite file, or a new PostgreSQL database
+when ``TEST_DATABASE_URL`` names a server), migrated with the real migrations, emptied after
+every test; the app driven over ASGI with an injectable clock."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from openbenefits.app import create_app
+from openbenefits.config import Settings, normalise_database_url
+from openbenefits.kit.clock import FixedClock
+from openbenefits.kit.db import Database
+from openbenefits.kit.migrations import upgrade_to_head
+from openbenefits.models import Base
+from tests import probes
+
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+SECRET = "test-secret-key-for-signing-and-hashing"
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL' if os.environ.get('TEST_DATABASE_URL') else 'SQLite'}"
+
+
+async def _pg_admin(url: str, statement: str) -> None:
+    server = make_url(url).set(drivername="postgresql")
+    connection = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"openbenefits_test_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield normalise_database_url(
+            make_url(server_url).set(database=name).render_as_string(False)
+        )
+    finally:
+        await _pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, pool_size=30, max_overflow=30)
+    await upgrade_to_head(database.engine)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(db: Database) -> AsyncIterator[None]:
+    yield
+    tables = list(reversed(Base.metadata.sorted_tables))
+    async with db.session() as session:
+        if db.is_sqlite:
+            for table in tables:
+                await session.execute(table.delete())
+        else:
+            names = ", ".join(table.name for table in tables)
+            await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await session.commit()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path, database_url=database_url, secret_key=SECRET, max_body_bytes=64 * 1024
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
+    return create_app(settings, db=db, clock=clock)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def probe_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app with the test-only probe routes mounted; server errors are answered,
+    not re-raised, so that tests see what a client would."""
+    probes.mount(app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
