@@ -16,6 +16,7 @@ from openbenefits.demo import load_demo
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import SystemClock
 from openbenefits.kit.db import Database
+from openbenefits.kit.errors import AppError
 from openbenefits.kit.metrics import MULTIPROCESS_ENV
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.tenancy import schemas, service
@@ -40,7 +41,11 @@ def _run_with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except AppError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from error
 
 
 def _print_json(value: Any) -> None:
@@ -132,9 +137,7 @@ def create_key(
 @app.command("admin-token")
 def admin_token(
     name: Annotated[str, typer.Option(help="Who will use the token (audit log).")] = "admin",
-    tenant_id: Annotated[
-        int | None, typer.Option(help="Restrict the token to one tenant.")
-    ] = None,
+    tenant_id: Annotated[int | None, typer.Option(help="Restrict the token to one tenant.")] = None,
     ttl_hours: Annotated[int, typer.Option(min=1, help="Lifetime in hours.")] = 24,
 ) -> None:
     """Print an admin bearer token for /admin/v1."""

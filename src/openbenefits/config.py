@@ -7,7 +7,7 @@ import tempfile
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     # Empty means: an SQLite file in data_dir. ``DATABASE_URL`` (unprefixed) is honoured too, as
     # PRODUCT.md promises operators.
     database_url: str = Field(
-        default="", validation_alias="DATABASE_URL", alias="OPENBENEFITS_DATABASE_URL"
+        default="",
+        validation_alias=AliasChoices("OPENBENEFITS_DATABASE_URL", "DATABASE_URL", "database_url"),
     )
     # Used for hashing API keys and client secrets and for signing tokens. Several processes on one
     # PostgreSQL must share it, so production sets it; a lone embedded instance generates its own.

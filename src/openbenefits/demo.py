@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import Clock
@@ -75,7 +74,9 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
             tenant = await service.create_tenant(
                 session,
                 ACTOR,
-                schemas.TenantCreate(name="Demo Fitness", slug=DEMO_SLUG, time_zone="Europe/Berlin"),
+                schemas.TenantCreate(
+                    name="Demo Fitness", slug=DEMO_SLUG, time_zone="Europe/Berlin"
+                ),
             )
         studios = {}
         for name, zone in STUDIOS.items():
@@ -117,9 +118,12 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
         for demo_key in DEMO_KEYS:
             plain = _derived(master, demo_key.label, "obk")
             integration = integrations.get((demo_key.partner or "", demo_key.studio))
-            if await session.scalar(
-                select(ApiKey.id).where(ApiKey.key_hash == hash_secret(master, plain))
-            ) is None:
+            if (
+                await session.scalar(
+                    select(ApiKey.id).where(ApiKey.key_hash == hash_secret(master, plain))
+                )
+                is None
+            ):
                 await service.create_api_key(
                     session,
                     ACTOR,
@@ -135,9 +139,12 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
                 )
             api_keys[demo_key.label] = plain
         client_secret = _derived(master, "oauth-client", "obs")
-        if await session.scalar(
-            select(OAuthClient.id).where(OAuthClient.client_id == OAUTH_CLIENT_ID)
-        ) is None:
+        if (
+            await session.scalar(
+                select(OAuthClient.id).where(OAuthClient.client_id == OAUTH_CLIENT_ID)
+            )
+            is None
+        ):
             await service.create_oauth_client(
                 session,
                 ACTOR,

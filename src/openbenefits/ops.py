@@ -24,15 +24,19 @@ async def readyz(request: Request) -> JSONResponse:
         async with db.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         applied = await current_revision(db.read_engine)
-    except Exception as error:  # noqa: BLE001 - any failure to reach the database means "not ready"
+    except Exception as error:
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "error": type(error).__name__},
             status_code=503,
         )
     ready = applied == expected
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "database": "ok", "migration": applied,
-         "expectedMigration": expected},
+        {
+            "status": "ok" if ready else "unavailable",
+            "database": "ok",
+            "migration": applied,
+            "expectedMigration": expected,
+        },
         status_code=200 if ready else 503,
     )
 

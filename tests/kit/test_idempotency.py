@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-
 from starlette.responses import Response
 
 from openbenefits.kit import idempotency
@@ -120,7 +119,7 @@ async def test_a_holder_that_lost_its_lease_cannot_commit(clock, db):
 
 
 async def test_keys_are_per_principal(client, settings, clock):
-    headers, url = await _setup(client, settings, clock)
+    _, url = await _setup(client, settings, clock)
     alice = {**admin_headers(settings, clock, name="alice"), "Idempotency-Key": "shared"}
     bob = {**admin_headers(settings, clock, name="bob"), "Idempotency-Key": "shared"}
     first = expect(await client.post(url, json={"name": "One"}, headers=alice), 201)

@@ -18,7 +18,12 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 log = structlog.get_logger()
 
-_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}
+_STATUS_CODES = {
+    401: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
 
 
 def is_studio_path(path: str) -> bool:
@@ -104,11 +109,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return render_error(request, exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return render_error(request, exc.status_code, code, message, headers=headers)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", path=request.url.path)
+    log.error("unhandled error", path=request.url.path, exc_info=exc)
     return render_error(request, 500, "INTERNAL_ERROR", "Unexpected system error.")
 
 
@@ -116,4 +122,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
-    app.add_exception_handler(Exception, handle_unexpected)
+    # Unexpected exceptions are answered by RequestContextMiddleware (handle_unexpected).

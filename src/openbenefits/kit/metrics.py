@@ -36,6 +36,6 @@ def render_metrics() -> tuple[bytes, str]:
     """Expose this process's metrics, or all workers' when serving with several processes."""
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -6,11 +6,12 @@ import uuid
 
 import structlog
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openbenefits.kit.context import request_id_var
-from openbenefits.kit.error_handlers import handle_app_error
+from openbenefits.kit.error_handlers import handle_app_error, handle_unexpected
 from openbenefits.kit.errors import PayloadTooLarge
 from openbenefits.kit.metrics import observe_request
 
@@ -42,12 +43,13 @@ class RequestContextMiddleware:
             client_name=headers.get("et-client-name"),
         )
         status = 500
+        status_sent = False
         started = time.perf_counter()
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -58,6 +60,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_ids)
+        except Exception as error:
+            # Answer here rather than in Starlette's outer error middleware, so that the 500
+            # carries the request's ids like every other response.
+            if status_sent:
+                raise
+            response = await handle_unexpected(Request(scope), error)
+            await response(scope, receive, send_with_ids)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -100,7 +109,9 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+                    # An HTTPException, because FastAPI turns any other error raised while it
+                    # reads the body into a generic 400.
+                    raise HTTPException(413, f"The request body exceeds {self.max_bytes} bytes.")
             return message
 
         await self.app(scope, limited_receive, send)

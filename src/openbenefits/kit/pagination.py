@@ -59,7 +59,7 @@ def page_params(
 
 
 async def fetch_page(
-    session: AsyncSession, statement: Select[tuple[R]], params: PageParams
+    session: AsyncSession, statement: Select[R], params: PageParams
 ) -> tuple[list[R], int]:
     """One page of ``statement`` (which must be ordered) and the total row count."""
     total = await session.scalar(

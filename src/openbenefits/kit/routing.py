@@ -1,9 +1,9 @@
 """The route class every API surface uses: one database transaction per request, committed
 before the response leaves, and the ``Idempotency-Key`` protocol around state-changing POSTs."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
@@ -45,7 +45,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 class TransactionalRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

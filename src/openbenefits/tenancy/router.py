@@ -15,8 +15,6 @@ from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, Transact
 from openbenefits.kit.schemas import problem_responses, studio_error_responses
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.auth import studio_key
-from openbenefits.tenancy.principals import StudioPrincipal
-
 
 
 class KeyCheckRoute(TransactionalRoute):
@@ -89,8 +87,7 @@ async def issue_token(
     responses=studio_error_responses(401),
     summary="Check an API key",
     description="Answers 200 for a valid X-API-KEY and 401 otherwise, on any studio path.",
+    dependencies=[Depends(studio_key)],
 )
-async def check_api_key(
-    path: str, principal: Annotated[StudioPrincipal, Depends(studio_key)]
-) -> Response:
+async def check_api_key() -> Response:
     return Response(status_code=200)

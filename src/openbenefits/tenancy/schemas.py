@@ -17,7 +17,7 @@ def _known_zone(value: str) -> str:
     return value
 
 
-# Printable text only: control characters (NUL above all, which PostgreSQL cannot store) are refused.
+# Printable text only: control characters (NUL above all: PostgreSQL cannot store it) are refused.
 Name = Annotated[
     str,
     StringConstraints(

@@ -12,6 +12,7 @@ from openbenefits.kit.audit import Actor, AuditEntry
 from openbenefits.kit.db import Base, flush_or_conflict
 from openbenefits.kit.errors import InvalidRequest, NotFound, Unauthorized
 from openbenefits.kit.pagination import PageParams, fetch_page
+from openbenefits.kit.schemas import RequestModel
 from openbenefits.kit.security import hash_secret, new_secret, sign_token
 from openbenefits.tenancy import schemas
 from openbenefits.tenancy.models import (
@@ -24,7 +25,8 @@ from openbenefits.tenancy.models import (
 )
 from openbenefits.tenancy.principals import ADMIN_AUDIENCE, StudioPrincipal
 
-M = TypeVar("M", bound=Base)
+# The tables a tenant owns directly, each with ``id`` and ``tenant_id``.
+M = TypeVar("M", Studio, Partner, PartnerIntegration, ApiKey, OAuthClient)
 
 CLIENT_CREDENTIALS = "client_credentials"
 
@@ -32,7 +34,7 @@ CLIENT_CREDENTIALS = "client_credentials"
 async def _tenant_row(session: AsyncSession, model: type[M], tenant_id: int, row_id: int) -> M:
     """A tenant's row by id; another tenant's row is reported missing, never forbidden."""
     row = await session.scalar(
-        select(model).where(model.id == row_id, model.tenant_id == tenant_id)  # type: ignore[attr-defined]
+        select(model).where(model.id == row_id, model.tenant_id == tenant_id)
     )
     if row is None:
         label = model.__name__
@@ -44,12 +46,12 @@ def _snake(name: str) -> str:
     return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name))
 
 
-def _wire(data: schemas.RequestModel) -> dict[str, object]:
+def _wire(data: RequestModel) -> dict[str, object]:
     """A request as the client sent it, for the audit log."""
     return data.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
-def _apply(row: Base, changes: schemas.RequestModel) -> dict[str, object]:
+def _apply(row: Base, changes: RequestModel) -> dict[str, object]:
     """Apply the fields the client sent; return them for the audit log."""
     for field, value in changes.model_dump(exclude_unset=True).items():
         setattr(row, field, value)
@@ -111,8 +113,8 @@ async def update_tenant(
     return tenant
 
 
-def _of_tenant(model: type[M], tenant_id: int) -> Select[tuple[M]]:
-    return select(model).where(model.tenant_id == tenant_id).order_by(model.id)  # type: ignore[attr-defined]
+def _of_tenant(model: type[M], tenant_id: int) -> Select[M]:
+    return select(model).where(model.tenant_id == tenant_id).order_by(model.id)
 
 
 # Studios

@@ -1,0 +1,83 @@
+"""The command line and the demo tenant, against the test database."""
+
+import asyncio
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from openbenefits.cli import app
+from openbenefits.demo import OAUTH_CLIENT_ID
+from tests.conftest import SECRET
+
+
+@pytest.fixture
+def cli_env(monkeypatch, database_url, tmp_path):
+    monkeypatch.setenv("OPENBENEFITS_DATABASE_URL", database_url)
+    monkeypatch.setenv("OPENBENEFITS_SECRET_KEY", SECRET)
+    monkeypatch.setenv("OPENBENEFITS_DATA_DIR", str(tmp_path))
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_prints_working_credentials_and_is_repeatable(cli_env):
+    first = json.loads(_run("demo"))
+    second = json.loads(_run("demo"))
+    assert first["apiKeys"] == second["apiKeys"]
+    assert first["tenantId"] == second["tenantId"]
+    assert set(first["studios"]) == {"Studio A", "Studio B"}
+    assert set(first["apiKeys"]) == {"studio-a", "studio-b", "sauna-a", "sauna-b", "body-scan-a"}
+    assert first["oauthClient"]["clientId"] == OAUTH_CLIENT_ID
+
+
+async def test_demo_credentials_work_against_the_api(cli_env, client):
+    credentials = json.loads(await asyncio.to_thread(_run, "demo"))
+    for key in credentials["apiKeys"].values():
+        response = await client.head("/v1/customers", headers={"X-API-KEY": key})
+        assert response.status_code == 200
+    token = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credentials["oauthClient"]["clientId"],
+            "client_secret": credentials["oauthClient"]["clientSecret"],
+        },
+    )
+    assert token.status_code == 200
+    admin = {"Authorization": f"Bearer {credentials['adminToken']}"}
+    tenants = (await client.get("/admin/v1/tenants", headers=admin)).json()
+    assert [t["slug"] for t in tenants["items"]] == ["demo"]
+    integrations = await client.get(
+        f"/admin/v1/tenants/{credentials['tenantId']}/partner-integrations", headers=admin
+    )
+    assert integrations.json()["totalItems"] == 3
+
+
+async def test_keys_create_and_admin_token(cli_env, client):
+    credentials = json.loads(await asyncio.to_thread(_run, "demo"))
+    studio_b = credentials["studios"]["Studio B"]
+    created = json.loads(
+        await asyncio.to_thread(
+            _run, "keys", "create", "--studio-id", str(studio_b), "--scope", "CUSTOMER_READ"
+        )
+    )
+    assert created["tenantId"] == credentials["tenantId"]
+    assert (
+        await client.head("/v1/customers", headers={"X-API-KEY": created["key"]})
+    ).status_code == 200
+    token = _run("admin-token", "--tenant-id", str(credentials["tenantId"])).strip()
+    listing = await client.get("/admin/v1/tenants", headers={"Authorization": f"Bearer {token}"})
+    assert listing.json()["totalItems"] == 1
+
+
+def test_keys_create_for_an_unknown_studio_fails(cli_env):
+    _run("migrate")
+    result = CliRunner().invoke(
+        app, ["keys", "create", "--studio-id", "999", "--scope", "CUSTOMER_READ"]
+    )
+    assert result.exit_code == 1
+    assert "Studio 999 not found" in result.output
