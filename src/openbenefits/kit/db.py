@@ -64,10 +64,13 @@ class Base(DeclarativeBase):
 class Database:
     """Owns the engines and hands out sessions.
 
-    On SQLite a writing transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up
-    front, so concurrent writers queue on ``busy_timeout`` instead of failing when they upgrade a
-    read lock. Reading requests use a second engine with plain deferred ``BEGIN`` so that, under
-    WAL, they never wait for writers. On PostgreSQL both are the same engine.
+    Writing requests run in one transaction. On SQLite it starts with ``BEGIN IMMEDIATE``: the
+    write lock is taken up front, so concurrent writers queue on ``busy_timeout`` instead of
+    failing when they would upgrade a read lock.
+
+    Reading requests run in autocommit: each statement sees what was committed when it started,
+    which is what READ COMMITTED gives a multi-statement transaction anyway, and it saves the
+    ``BEGIN``/``COMMIT`` round trips on every GET. Under SQLite's WAL they never wait for writers.
     """
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
@@ -76,23 +79,29 @@ class Database:
         if self.is_sqlite:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = self._sqlite_engine(url, begin="BEGIN IMMEDIATE")
-            self.read_engine = self._sqlite_engine(url, begin="BEGIN")
+            # One writing connection per process: SQLite admits one writer at a time anyway, and
+            # queueing for the pool is fair and prompt where busy_timeout would sleep and retry.
+            self.engine = self._sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
+            self.read_engine = self._sqlite_engine(url, begin=None, pool_size=pool_size)
         else:
+            # No pre-ping: it would cost a round trip per request; a dead connection fails one
+            # request and is replaced.
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800
             )
-            self.read_engine = self.engine
+            self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @staticmethod
-    def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+    def _sqlite_engine(url: str, *, begin: str | None, pool_size: int) -> AsyncEngine:
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
+            # The driver never opens transactions itself; only the "begin" event below does.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -101,9 +110,11 @@ class Database:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        @event.listens_for(engine.sync_engine, "begin")
-        def on_begin(connection: Any) -> None:
-            connection.exec_driver_sql(begin)
+        if begin is not None:
+
+            @event.listens_for(engine.sync_engine, "begin")
+            def on_begin(connection: Any) -> None:
+                connection.exec_driver_sql(begin)
 
         return engine
 
@@ -115,7 +126,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.is_sqlite:
             await self.read_engine.dispose()
 
 

@@ -51,7 +51,7 @@ class PageParams:
         return (self.page - 1) * self.per_page
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=500)] = 50,
 ) -> PageParams:

@@ -34,17 +34,33 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_session(request: Request) -> AsyncSession:
+# Dependencies are coroutines: FastAPI runs plain functions in a thread pool, a thread hop per
+# dependency per request.
+
+
+async def _session_dependency(request: Request) -> AsyncSession:
     session: AsyncSession = request.state.session
     return session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _clock_dependency(request: Request) -> Clock:
+    return get_clock(request)
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    return get_settings(request)
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session_dependency)]
+ClockDep = Annotated[Clock, Depends(_clock_dependency)]
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 
 class TransactionalRoute(APIRoute):
+    # Whether a non-GET request may write; a read-only POST (the token endpoint) needs no write
+    # transaction, which on SQLite would queue behind every writer.
+    writes = True
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -57,21 +73,26 @@ class TransactionalRoute(APIRoute):
                 if isinstance(outcome, idempotency.StoredResponse):
                     return outcome.to_response()
                 held = outcome
-            async with db.session(write=request.method not in SAFE_METHODS) as session:
-                request.state.session = session
-                try:
+            write = self.writes and request.method not in SAFE_METHODS
+            try:
+                async with db.session(write=write) as session:
+                    request.state.session = session
                     response = await handler(request)
                     if held is not None:
                         await idempotency.complete(session, held, response)
                     await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    if held is not None:
-                        await idempotency.release(db, held)
-                    raise
+            except BaseException:
+                # The session rolled back on leaving; the failed attempt changed nothing.
+                if held is not None:
+                    await idempotency.release(db, held)
+                raise
             return response
 
         return run
+
+
+class ReadOnlyRoute(TransactionalRoute):
+    writes = False
 
 
 async def _claim(

@@ -56,10 +56,10 @@ def _bearer_claims(
     )
 
 
-def loyalty_principal(*scopes: LoyaltyScope) -> Callable[..., LoyaltyPrincipal]:
+def loyalty_principal(*scopes: LoyaltyScope) -> Callable[..., Awaitable[LoyaltyPrincipal]]:
     """A loyalty API dependency: a valid bearer token of our audience carrying ``scopes``."""
 
-    def dependency(
+    async def dependency(
         settings: SettingsDep,
         clock: ClockDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(loyalty_bearer)],
@@ -76,7 +76,7 @@ def loyalty_principal(*scopes: LoyaltyScope) -> Callable[..., LoyaltyPrincipal]:
     return dependency
 
 
-def admin_principal(
+async def admin_principal(
     settings: SettingsDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(admin_bearer)],

@@ -11,7 +11,13 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from openbenefits.kit.errors import InvalidRequest, UnsupportedMediaType
-from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
+from openbenefits.kit.routing import (
+    ClockDep,
+    ReadOnlyRoute,
+    SessionDep,
+    SettingsDep,
+    TransactionalRoute,
+)
 from openbenefits.kit.schemas import problem_responses, studio_error_responses
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.auth import studio_key
@@ -26,7 +32,7 @@ class KeyCheckRoute(TransactionalRoute):
         return super().matches(scope)
 
 
-oauth_router = APIRouter(tags=["oauth"], route_class=TransactionalRoute)
+oauth_router = APIRouter(tags=["oauth"], route_class=ReadOnlyRoute)
 studio_router = APIRouter(tags=["studio: authentication"], route_class=KeyCheckRoute)
 
 _TOKEN_BODY = {
