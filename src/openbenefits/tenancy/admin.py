@@ -191,7 +191,7 @@ async def revoke_api_key(
     admin: Admin, tenant: AdminTenant, session: SessionDep, clock: ClockDep, key_id: KeyId
 ) -> Response:
     api_key = await service.get_api_key(session, tenant.id, key_id)
-    await service.revoke_api_key(session, admin, api_key, clock.now())
+    await service.revoke(session, admin, api_key, clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -224,7 +224,7 @@ async def revoke_oauth_client(
     admin: Admin, tenant: AdminTenant, session: SessionDep, clock: ClockDep, row_id: ClientRowId
 ) -> Response:
     client = await service.get_oauth_client(session, tenant.id, row_id)
-    await service.revoke_oauth_client(session, admin, client, clock.now())
+    await service.revoke(session, admin, client, clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

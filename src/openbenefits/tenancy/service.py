@@ -46,6 +46,31 @@ def _snake(name: str) -> str:
     return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name))
 
 
+def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    row: Tenant | Studio | Partner | PartnerIntegration | ApiKey | OAuthClient,
+    details: dict[str, object] | None = None,
+) -> None:
+    """Record ``action`` (``<entity>.<verb>``) on ``row`` in the audit log."""
+    entity_type = action.split(".")[0]
+    if isinstance(row, OAuthClient):
+        entity_id: object = row.client_id
+    else:
+        entity_id = row.id
+    tenant_id = row.id if isinstance(row, Tenant) else row.tenant_id
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        tenant_id=tenant_id,
+        details=details,
+    )
+
+
 def _wire(data: RequestModel) -> dict[str, object]:
     """A request as the client sent it, for the audit log."""
     return data.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -69,15 +94,7 @@ async def create_tenant(session: AsyncSession, actor: Actor, data: schemas.Tenan
     await flush_or_conflict(
         session, f"A tenant with slug {tenant.slug!r} exists.", code="TENANT_EXISTS"
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="tenant.created",
-        entity_type="tenant",
-        entity_id=tenant.id,
-        tenant_id=tenant.id,
-        details={"name": tenant.name},
-    )
+    _audit(session, actor, "tenant.created", tenant, {"name": tenant.name})
     return tenant
 
 
@@ -101,15 +118,7 @@ async def update_tenant(
     session: AsyncSession, actor: Actor, tenant: Tenant, data: schemas.TenantUpdate
 ) -> Tenant:
     changes = _apply(tenant, data)
-    audit.record(
-        session,
-        actor=actor,
-        action="tenant.updated",
-        entity_type="tenant",
-        entity_id=tenant.id,
-        tenant_id=tenant.id,
-        details=changes,
-    )
+    _audit(session, actor, "tenant.updated", tenant, changes)
     return tenant
 
 
@@ -126,15 +135,7 @@ async def create_studio(
     studio = Studio(tenant_id=tenant_id, **data.model_dump())
     session.add(studio)
     await flush_or_conflict(session, f"A studio named {data.name!r} exists.", code="STUDIO_EXISTS")
-    audit.record(
-        session,
-        actor=actor,
-        action="studio.created",
-        entity_type="studio",
-        entity_id=studio.id,
-        tenant_id=tenant_id,
-        details=_wire(data),
-    )
+    _audit(session, actor, "studio.created", studio, _wire(data))
     return studio
 
 
@@ -155,15 +156,7 @@ async def update_studio(
     await flush_or_conflict(
         session, f"A studio named {studio.name!r} exists.", code="STUDIO_EXISTS"
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="studio.updated",
-        entity_type="studio",
-        entity_id=studio.id,
-        tenant_id=studio.tenant_id,
-        details=changes,
-    )
+    _audit(session, actor, "studio.updated", studio, changes)
     return studio
 
 
@@ -178,15 +171,7 @@ async def create_partner(
     await flush_or_conflict(
         session, f"A partner named {data.name!r} exists.", code="PARTNER_EXISTS"
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="partner.created",
-        entity_type="partner",
-        entity_id=partner.id,
-        tenant_id=tenant_id,
-        details={"name": data.name},
-    )
+    _audit(session, actor, "partner.created", partner, {"name": data.name})
     return partner
 
 
@@ -210,15 +195,7 @@ async def create_integration(
     await flush_or_conflict(
         session, "The partner is already integrated in this studio.", code="INTEGRATION_EXISTS"
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="partner_integration.created",
-        entity_type="partner_integration",
-        entity_id=integration.id,
-        tenant_id=tenant_id,
-        details=_wire(data),
-    )
+    _audit(session, actor, "partner_integration.created", integration, _wire(data))
     return integration
 
 
@@ -251,15 +228,7 @@ async def update_integration(
     data: schemas.IntegrationUpdate,
 ) -> PartnerIntegration:
     changes = _apply(integration, data)
-    audit.record(
-        session,
-        actor=actor,
-        action="partner_integration.updated",
-        entity_type="partner_integration",
-        entity_id=integration.id,
-        tenant_id=integration.tenant_id,
-        details=changes,
-    )
+    _audit(session, actor, "partner_integration.updated", integration, changes)
     return integration
 
 
@@ -300,14 +269,12 @@ async def create_api_key(
     )
     session.add(api_key)
     await flush_or_conflict(session, "This API key exists already.", code="API_KEY_EXISTS")
-    audit.record(
+    _audit(
         session,
-        actor=actor,
-        action="api_key.created",
-        entity_type="api_key",
-        entity_id=api_key.id,
-        tenant_id=tenant_id,
-        details={"studioId": data.studio_id, "scopes": api_key.scopes},
+        actor,
+        "api_key.created",
+        api_key,
+        {"studioId": data.studio_id, "scopes": api_key.scopes},
     )
     return api_key, key
 
@@ -322,19 +289,14 @@ async def list_api_keys(
     return await fetch_page(session, _of_tenant(ApiKey, tenant_id), params)
 
 
-async def revoke_api_key(
-    session: AsyncSession, actor: Actor, api_key: ApiKey, now: datetime
+async def revoke(
+    session: AsyncSession, actor: Actor, credential: ApiKey | OAuthClient, now: datetime
 ) -> None:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = now
-        audit.record(
-            session,
-            actor=actor,
-            action="api_key.revoked",
-            entity_type="api_key",
-            entity_id=api_key.id,
-            tenant_id=api_key.tenant_id,
-        )
+    """Revoke an API key or an OAuth client; revoking twice changes nothing."""
+    if credential.revoked_at is None:
+        credential.revoked_at = now
+        kind = "api_key" if isinstance(credential, ApiKey) else "oauth_client"
+        _audit(session, actor, f"{kind}.revoked", credential)
 
 
 async def authenticate_api_key(
@@ -385,15 +347,7 @@ async def create_oauth_client(
     )
     session.add(client)
     await flush_or_conflict(session, "This client id exists already.", code="OAUTH_CLIENT_EXISTS")
-    audit.record(
-        session,
-        actor=actor,
-        action="oauth_client.created",
-        entity_type="oauth_client",
-        entity_id=client.client_id,
-        tenant_id=tenant_id,
-        details={"scopes": client.scopes},
-    )
+    _audit(session, actor, "oauth_client.created", client, {"scopes": client.scopes})
     return client, secret
 
 
@@ -405,21 +359,6 @@ async def list_oauth_clients(
     session: AsyncSession, tenant_id: int, params: PageParams
 ) -> tuple[list[OAuthClient], int]:
     return await fetch_page(session, _of_tenant(OAuthClient, tenant_id), params)
-
-
-async def revoke_oauth_client(
-    session: AsyncSession, actor: Actor, client: OAuthClient, now: datetime
-) -> None:
-    if client.revoked_at is None:
-        client.revoked_at = now
-        audit.record(
-            session,
-            actor=actor,
-            action="oauth_client.revoked",
-            entity_type="oauth_client",
-            entity_id=client.client_id,
-            tenant_id=client.tenant_id,
-        )
 
 
 def _oauth_error(
