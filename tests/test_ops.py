@@ -1,5 +1,9 @@
 """Operational endpoints and the OpenAPI document."""
 
+import httpx
+
+from openbenefits.app import create_app
+from openbenefits.kit.db import Database
 from openbenefits.kit.migrations import head_revision
 from tests.helpers import admin_headers
 
@@ -35,3 +39,23 @@ async def test_openapi_document_and_docs(client):
     assert {"401", "403", "409", "422"} <= set(create["responses"])
     assert "application/problem+json" in create["responses"]["422"]["content"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_readyz_is_503_when_migrations_are_behind(client, monkeypatch):
+    monkeypatch.setattr("openbenefits.ops.head_revision", lambda: "9999_future")
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["expectedMigration"] == "9999_future"
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(settings, clock):
+    unreachable = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    app = create_app(settings, db=unreachable, clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        response = await client.get("/readyz")
+    await unreachable.dispose()
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"

@@ -7,11 +7,14 @@ prints the same working credentials while only their hashes are stored.
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import Clock
@@ -27,6 +30,8 @@ from openbenefits.tenancy.models import (
     Tenant,
 )
 from openbenefits.tenancy.scopes import LoyaltyScope, StudioScope
+
+T = TypeVar("T")
 
 DEMO_SLUG = "demo"
 ACTOR = SystemActor("demo")
@@ -57,7 +62,9 @@ DEMO_KEYS = [
     DemoKey("sauna-b", "Studio B", "Sauna App", PARTNER_SCOPES),
     DemoKey("body-scan-a", "Studio A", "Body Scan", MEASUREMENT_SCOPES),
 ]
-STUDIOS = {"Studio A": "Europe/Berlin", "Studio B": "Europe/Berlin"}
+ZONE = "Europe/Berlin"
+STUDIOS = ["Studio A", "Studio B"]
+PARTNERS = ["Sauna App", "Body Scan"]
 INTEGRATIONS = [("Sauna App", "Studio A"), ("Sauna App", "Studio B"), ("Body Scan", "Studio A")]
 OAUTH_CLIENT_ID = "demo-loyalty"
 
@@ -67,85 +74,99 @@ def _derived(master: bytes, label: str, prefix: str) -> str:
     return f"{prefix}_demo_{digest[:32]}"
 
 
+async def _ensure(
+    session: AsyncSession, existing: Select[T], create: Callable[[], Awaitable[T]]
+) -> T:
+    """The row ``existing`` finds, or a new one: loading the demo twice changes nothing."""
+    row = await session.scalar(existing)
+    return row if row is not None else await create()
+
+
 async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]:
     async with db.session() as session:
-        tenant = await session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
-        if tenant is None:
-            tenant = await service.create_tenant(
+        tenant = await _ensure(
+            session,
+            select(Tenant).where(Tenant.slug == DEMO_SLUG),
+            lambda: service.create_tenant(
                 session,
                 ACTOR,
-                schemas.TenantCreate(
-                    name="Demo Fitness", slug=DEMO_SLUG, time_zone="Europe/Berlin"
-                ),
-            )
-        studios = {}
-        for name, zone in STUDIOS.items():
-            studio = await session.scalar(
-                select(Studio).where(Studio.tenant_id == tenant.id, Studio.name == name)
-            )
-            studios[name] = studio or await service.create_studio(
+                schemas.TenantCreate(name="Demo Fitness", slug=DEMO_SLUG, time_zone=ZONE),
+            ),
+        )
+        studios = {
+            name: await _ensure(
                 session,
-                ACTOR,
-                tenant.id,
-                schemas.StudioCreate(name=name, time_zone=zone, currency="EUR", locale="de-DE"),
-            )
-        partners = {}
-        for name in {partner for partner, _ in INTEGRATIONS}:
-            partner = await session.scalar(
-                select(Partner).where(Partner.tenant_id == tenant.id, Partner.name == name)
-            )
-            partners[name] = partner or await service.create_partner(
-                session, ACTOR, tenant.id, schemas.PartnerCreate(name=name)
-            )
-        integrations = {}
-        for partner_name, studio_name in INTEGRATIONS:
-            partner_id, studio_id = partners[partner_name].id, studios[studio_name].id
-            integration = await session.scalar(
-                select(PartnerIntegration).where(
-                    PartnerIntegration.partner_id == partner_id,
-                    PartnerIntegration.studio_id == studio_id,
-                )
-            )
-            integrations[(partner_name, studio_name)] = integration or (
-                await service.create_integration(
+                select(Studio).where(Studio.tenant_id == tenant.id, Studio.name == name),
+                partial(
+                    service.create_studio,
                     session,
                     ACTOR,
                     tenant.id,
-                    schemas.IntegrationCreate(partner_id=partner_id, studio_id=studio_id),
-                )
+                    schemas.StudioCreate(name=name, time_zone=ZONE, currency="EUR", locale="de-DE"),
+                ),
             )
+            for name in STUDIOS
+        }
+        partners = {
+            name: await _ensure(
+                session,
+                select(Partner).where(Partner.tenant_id == tenant.id, Partner.name == name),
+                partial(
+                    service.create_partner,
+                    session,
+                    ACTOR,
+                    tenant.id,
+                    schemas.PartnerCreate(name=name),
+                ),
+            )
+            for name in PARTNERS
+        }
+        integrations = {
+            (partner, studio): await _ensure(
+                session,
+                select(PartnerIntegration).where(
+                    PartnerIntegration.partner_id == partners[partner].id,
+                    PartnerIntegration.studio_id == studios[studio].id,
+                ),
+                partial(
+                    service.create_integration,
+                    session,
+                    ACTOR,
+                    tenant.id,
+                    schemas.IntegrationCreate(
+                        partner_id=partners[partner].id, studio_id=studios[studio].id
+                    ),
+                ),
+            )
+            for partner, studio in INTEGRATIONS
+        }
         api_keys = {}
         for demo_key in DEMO_KEYS:
             plain = _derived(master, demo_key.label, "obk")
             integration = integrations.get((demo_key.partner or "", demo_key.studio))
-            if (
-                await session.scalar(
-                    select(ApiKey.id).where(ApiKey.key_hash == hash_secret(master, plain))
+            data = schemas.ApiKeyCreate(
+                studio_id=studios[demo_key.studio].id,
+                partner_integration_id=integration.id if integration else None,
+                name=f"demo {demo_key.label}",
+                scopes=demo_key.scopes,
+            )
+
+            async def create_key(data: schemas.ApiKeyCreate = data, plain: str = plain) -> ApiKey:
+                api_key, _ = await service.create_api_key(
+                    session, ACTOR, master, tenant.id, data, plain_key=plain
                 )
-                is None
-            ):
-                await service.create_api_key(
-                    session,
-                    ACTOR,
-                    master,
-                    tenant.id,
-                    schemas.ApiKeyCreate(
-                        studio_id=studios[demo_key.studio].id,
-                        partner_integration_id=integration.id if integration else None,
-                        name=f"demo {demo_key.label}",
-                        scopes=demo_key.scopes,
-                    ),
-                    plain_key=plain,
-                )
+                return api_key
+
+            await _ensure(
+                session,
+                select(ApiKey).where(ApiKey.key_hash == hash_secret(master, plain)),
+                create_key,
+            )
             api_keys[demo_key.label] = plain
         client_secret = _derived(master, "oauth-client", "obs")
-        if (
-            await session.scalar(
-                select(OAuthClient.id).where(OAuthClient.client_id == OAUTH_CLIENT_ID)
-            )
-            is None
-        ):
-            await service.create_oauth_client(
+
+        async def create_client() -> OAuthClient:
+            client, _ = await service.create_oauth_client(
                 session,
                 ACTOR,
                 master,
@@ -154,16 +175,23 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
                 plain_secret=client_secret,
                 client_id=OAUTH_CLIENT_ID,
             )
+            return client
+
+        await _ensure(
+            session,
+            select(OAuthClient).where(OAuthClient.client_id == OAUTH_CLIENT_ID),
+            create_client,
+        )
         await session.commit()
-        return {
-            "tenantId": tenant.id,
-            "studios": {name: studio.id for name, studio in studios.items()},
-            "partnerIntegrations": {
-                f"{partner} @ {studio}": row.id for (partner, studio), row in integrations.items()
-            },
-            "apiKeys": api_keys,
-            "oauthClient": {"clientId": OAUTH_CLIENT_ID, "clientSecret": client_secret},
-            "adminToken": service.issue_admin_token(
-                master, name="demo-admin", tenant_id=None, now=clock.now(), ttl=timedelta(days=30)
-            ),
-        }
+    return {
+        "tenantId": tenant.id,
+        "studios": {name: studio.id for name, studio in studios.items()},
+        "partnerIntegrations": {
+            f"{partner} @ {studio}": row.id for (partner, studio), row in integrations.items()
+        },
+        "apiKeys": api_keys,
+        "oauthClient": {"clientId": OAUTH_CLIENT_ID, "clientSecret": client_secret},
+        "adminToken": service.issue_admin_token(
+            master, name="demo-admin", tenant_id=None, now=clock.now(), ttl=timedelta(days=30)
+        ),
+    }

@@ -194,3 +194,22 @@ async def test_every_change_is_audited_with_actor_and_request_id(client, setting
         "api_key.created",
         "oauth_client.created",
     } <= actions
+
+
+async def test_a_partial_update_cannot_null_a_required_field(client, settings, clock):
+    root = admin_headers(settings, clock)
+    setup = await create_tenant(client, root, "Acme")
+    response = await client.patch(
+        f"/admin/v1/tenants/{setup.tenant_id}/studios/{setup.studio_id}",
+        json={"name": None, "locale": "en"},
+        headers=root,
+    )
+    assert response.status_code == 422
+    assert "may not be null: name" in response.json()["detail"]
+    studio = expect(
+        await client.get(
+            f"/admin/v1/tenants/{setup.tenant_id}/studios/{setup.studio_id}", headers=root
+        ),
+        200,
+    )
+    assert studio["locale"] == "de-DE"

@@ -1,12 +1,26 @@
 """Base wire models: camelCase on the wire, snake_case in Python; request bodies reject unknown
 fields so that a typo is an error, not silently ignored data."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class PatchModel(RequestModel):
+    """A partial update: absent fields stay as they are; ``null`` is refused, since none of the
+    fields it is used for may be emptied."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"may not be null: {', '.join(nulls)}")
+        return self
 
 
 class ResponseModel(BaseModel):

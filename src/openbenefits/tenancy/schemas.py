@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from openbenefits.kit.schemas import RequestModel, ResponseModel
+from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
 from openbenefits.tenancy.scopes import LoyaltyScope, StudioScope
 
 _ZONES = frozenset(available_timezones())
@@ -40,7 +40,7 @@ class TenantCreate(RequestModel):
     time_zone: TimeZone = "UTC"
 
 
-class TenantUpdate(RequestModel):
+class TenantUpdate(PatchModel):
     name: Name | None = None
     time_zone: TimeZone | None = None
 
@@ -60,7 +60,7 @@ class StudioCreate(RequestModel):
     locale: Locale
 
 
-class StudioUpdate(RequestModel):
+class StudioUpdate(PatchModel):
     name: Name | None = None
     time_zone: TimeZone | None = None
     currency: Currency | None = None
@@ -96,7 +96,7 @@ class IntegrationCreate(RequestModel):
     direct_withdrawal: bool = False
 
 
-class IntegrationUpdate(RequestModel):
+class IntegrationUpdate(PatchModel):
     active: bool | None = None
     direct_cancelation: bool | None = None
     direct_withdrawal: bool | None = None

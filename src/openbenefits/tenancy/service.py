@@ -31,42 +31,49 @@ M = TypeVar("M", Studio, Partner, PartnerIntegration, ApiKey, OAuthClient)
 CLIENT_CREDENTIALS = "client_credentials"
 
 
+Row = Tenant | Studio | Partner | PartnerIntegration | ApiKey | OAuthClient
+
+# Each entity's name in error codes (STUDIO_NOT_FOUND) and the audit log (studio.created).
+LABELS: dict[type[Row], str] = {
+    Tenant: "tenant",
+    Studio: "studio",
+    Partner: "partner",
+    PartnerIntegration: "partner_integration",
+    ApiKey: "api_key",
+    OAuthClient: "oauth_client",
+}
+
+
 async def _tenant_row(session: AsyncSession, model: type[M], tenant_id: int, row_id: int) -> M:
     """A tenant's row by id; another tenant's row is reported missing, never forbidden."""
     row = await session.scalar(
         select(model).where(model.id == row_id, model.tenant_id == tenant_id)
     )
     if row is None:
-        label = model.__name__
-        raise NotFound(f"{label} {row_id} not found.", code=f"{_snake(label).upper()}_NOT_FOUND")
+        label = LABELS[model]
+        raise NotFound(
+            f"{label.replace('_', ' ').capitalize()} {row_id} not found.",
+            code=f"{label.upper()}_NOT_FOUND",
+        )
     return row
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name))
 
 
 def _audit(
     session: AsyncSession,
     actor: Actor,
-    action: str,
-    row: Tenant | Studio | Partner | PartnerIntegration | ApiKey | OAuthClient,
+    verb: str,
+    row: Row,
     details: dict[str, object] | None = None,
 ) -> None:
-    """Record ``action`` (``<entity>.<verb>``) on ``row`` in the audit log."""
-    entity_type = action.split(".")[0]
-    if isinstance(row, OAuthClient):
-        entity_id: object = row.client_id
-    else:
-        entity_id = row.id
-    tenant_id = row.id if isinstance(row, Tenant) else row.tenant_id
+    """Record ``<entity>.<verb>`` on ``row`` in the audit log."""
+    label = LABELS[type(row)]
     audit.record(
         session,
         actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        tenant_id=tenant_id,
+        action=f"{label}.{verb}",
+        entity_type=label,
+        entity_id=row.client_id if isinstance(row, OAuthClient) else row.id,
+        tenant_id=row.id if isinstance(row, Tenant) else row.tenant_id,
         details=details,
     )
 
@@ -94,7 +101,7 @@ async def create_tenant(session: AsyncSession, actor: Actor, data: schemas.Tenan
     await flush_or_conflict(
         session, f"A tenant with slug {tenant.slug!r} exists.", code="TENANT_EXISTS"
     )
-    _audit(session, actor, "tenant.created", tenant, {"name": tenant.name})
+    _audit(session, actor, "created", tenant, {"name": tenant.name})
     return tenant
 
 
@@ -118,7 +125,7 @@ async def update_tenant(
     session: AsyncSession, actor: Actor, tenant: Tenant, data: schemas.TenantUpdate
 ) -> Tenant:
     changes = _apply(tenant, data)
-    _audit(session, actor, "tenant.updated", tenant, changes)
+    _audit(session, actor, "updated", tenant, changes)
     return tenant
 
 
@@ -135,7 +142,7 @@ async def create_studio(
     studio = Studio(tenant_id=tenant_id, **data.model_dump())
     session.add(studio)
     await flush_or_conflict(session, f"A studio named {data.name!r} exists.", code="STUDIO_EXISTS")
-    _audit(session, actor, "studio.created", studio, _wire(data))
+    _audit(session, actor, "created", studio, _wire(data))
     return studio
 
 
@@ -156,7 +163,7 @@ async def update_studio(
     await flush_or_conflict(
         session, f"A studio named {studio.name!r} exists.", code="STUDIO_EXISTS"
     )
-    _audit(session, actor, "studio.updated", studio, changes)
+    _audit(session, actor, "updated", studio, changes)
     return studio
 
 
@@ -171,7 +178,7 @@ async def create_partner(
     await flush_or_conflict(
         session, f"A partner named {data.name!r} exists.", code="PARTNER_EXISTS"
     )
-    _audit(session, actor, "partner.created", partner, {"name": data.name})
+    _audit(session, actor, "created", partner, {"name": data.name})
     return partner
 
 
@@ -195,7 +202,7 @@ async def create_integration(
     await flush_or_conflict(
         session, "The partner is already integrated in this studio.", code="INTEGRATION_EXISTS"
     )
-    _audit(session, actor, "partner_integration.created", integration, _wire(data))
+    _audit(session, actor, "created", integration, _wire(data))
     return integration
 
 
@@ -228,7 +235,7 @@ async def update_integration(
     data: schemas.IntegrationUpdate,
 ) -> PartnerIntegration:
     changes = _apply(integration, data)
-    _audit(session, actor, "partner_integration.updated", integration, changes)
+    _audit(session, actor, "updated", integration, changes)
     return integration
 
 
@@ -272,7 +279,7 @@ async def create_api_key(
     _audit(
         session,
         actor,
-        "api_key.created",
+        "created",
         api_key,
         {"studioId": data.studio_id, "scopes": api_key.scopes},
     )
@@ -295,8 +302,7 @@ async def revoke(
     """Revoke an API key or an OAuth client; revoking twice changes nothing."""
     if credential.revoked_at is None:
         credential.revoked_at = now
-        kind = "api_key" if isinstance(credential, ApiKey) else "oauth_client"
-        _audit(session, actor, f"{kind}.revoked", credential)
+        _audit(session, actor, "revoked", credential)
 
 
 async def authenticate_api_key(
@@ -347,7 +353,7 @@ async def create_oauth_client(
     )
     session.add(client)
     await flush_or_conflict(session, "This client id exists already.", code="OAUTH_CLIENT_EXISTS")
-    _audit(session, actor, "oauth_client.created", client, {"scopes": client.scopes})
+    _audit(session, actor, "created", client, {"scopes": client.scopes})
     return client, secret
 
 
