@@ -1,12 +1,15 @@
 """``create_app()``: wires routers, error handlers and middleware, and nothing else."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from openbenefits import ops
 from openbenefits.config import Settings
+from openbenefits.kit import idempotency
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_handlers import install_error_handlers
@@ -37,16 +40,22 @@ def create_app(
         max_overflow=settings.db_max_overflow,
     )
 
+    app_clock = clock or SystemClock()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purger = asyncio.create_task(
+            idempotency.purge_periodically(database, app_clock, every=timedelta(hours=1))
+        )
         yield
+        purger.cancel()
         if db is None:
             await database.dispose()
 
     app = FastAPI(title="OpenBenefits", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.db = database
-    app.state.clock = clock or SystemClock()
+    app.state.clock = app_clock
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

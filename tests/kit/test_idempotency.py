@@ -171,3 +171,17 @@ async def test_replays_never_change_anything(client, settings, clock, db, retrie
         if first.status_code == 201:  # a refused request is evaluated afresh, with a new traceId
             assert again.content == first.content
     assert await _partners(db) == before
+
+
+async def test_expired_keys_are_purged(clock, db):
+    common = {"fingerprint": "f" * 64, "lease": timedelta(seconds=60)}
+    await idempotency.claim(
+        db, owner="a", key="old", now=clock.now(), ttl=timedelta(hours=1), **common
+    )
+    await idempotency.claim(
+        db, owner="a", key="new", now=clock.now(), ttl=timedelta(days=1), **common
+    )
+    assert await idempotency.purge_expired(db, clock.now() + timedelta(hours=2)) == 1
+    async with db.session() as session:
+        keys = (await session.scalars(select(idempotency.IdempotencyRecord.key))).all()
+    assert keys == ["new"]

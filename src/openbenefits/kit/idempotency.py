@@ -9,20 +9,25 @@ still finish, loses its guarded update and rolls back. The same key with another
 Keys expire after ``idempotency_ttl_seconds`` (24 h).
 """
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import LargeBinary, String, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.responses import Response
 
+from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Base, BigIntId, Database
 from openbenefits.kit.errors import Conflict, InvalidRequest, Unprocessable
+
+log = structlog.get_logger()
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -189,8 +194,21 @@ async def release(db: Database, held: Claim) -> None:
         await session.commit()
 
 
-async def purge_expired(session: AsyncSession, now: datetime) -> int:
-    result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now)
-    )
+async def purge_expired(db: Database, now: datetime) -> int:
+    """Delete expired keys (an expired key is also reset when it is used again)."""
+    async with db.session() as session:
+        result = await session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now)
+        )
+        await session.commit()
     return int(getattr(result, "rowcount", 0))
+
+
+async def purge_periodically(db: Database, clock: Clock, every: timedelta) -> None:
+    """Run for the life of the server process; several processes purging at once is harmless."""
+    while True:
+        try:
+            await purge_expired(db, clock.now())
+        except Exception:  # a failed purge must not end the loop; the next one catches up
+            log.exception("purging idempotency keys failed")
+        await asyncio.sleep(every.total_seconds())
