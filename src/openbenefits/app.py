@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from openbenefits import ops
 from openbenefits.config import Settings
+from openbenefits.customers import admin as customers_admin
+from openbenefits.customers import router as customers_router
 from openbenefits.kit import idempotency
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
@@ -62,6 +64,8 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(tenancy_router.oauth_router)
     app.include_router(tenancy_admin.router)
+    app.include_router(customers_admin.router)
+    app.include_router(customers_router.router)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
     return app

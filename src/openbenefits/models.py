@@ -1,5 +1,6 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
+from openbenefits.customers.models import AccessMedium, AccessRestriction, Customer, IdlePeriod
 from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
 from openbenefits.kit.idempotency import IdempotencyRecord
@@ -13,10 +14,14 @@ from openbenefits.tenancy.models import (
 )
 
 __all__ = [
+    "AccessMedium",
+    "AccessRestriction",
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Customer",
     "IdempotencyRecord",
+    "IdlePeriod",
     "OAuthClient",
     "Partner",
     "PartnerIntegration",

@@ -1,6 +1,7 @@
 """Renders errors per surface: the reference's ``ErrorResponse`` on the studio Open API (``/v1``),
 RFC 9457 ``application/problem+json`` everywhere else. No stack trace ever reaches a client."""
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +15,7 @@ from openbenefits.kit.context import request_id_var
 from openbenefits.kit.errors import AppError
 
 STUDIO_PREFIX = "/v1/"
+_OWN_CODE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 log = structlog.get_logger()
@@ -91,7 +93,10 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     if malformed:
         code, message = "MALFORMED_JSON", "The request body is not valid JSON."
     else:
-        code, message = "VALIDATION_ERROR", f"{first['location']}: {first['message']}"
+        # Rules with a code of their own (PydanticCustomError types in UPPER_SNAKE) keep it.
+        own = first.get("type", "")
+        code = own if _OWN_CODE.match(own) else "VALIDATION_ERROR"
+        message = f"{first['location']}: {first['message']}"
     # The studio reference answers every invalid request with 400; elsewhere a syntactically fine
     # body that breaks the schema is 422.
     status = 400 if malformed or is_studio_path(request.url.path) else 422

@@ -118,3 +118,12 @@ async def _claim(
         ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
         lease=timedelta(seconds=settings.idempotency_lease_seconds),
     )
+
+
+class StudioRoute(TransactionalRoute):
+    """Studio Open API routes leave absent fields out, as the reference's clients expect (its
+    schemas have no nullable fields)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["response_model_exclude_none"] = True
+        super().__init__(*args, **kwargs)

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openbenefits.kit.db import Base, BigIntId
@@ -16,6 +16,8 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     # The organisation's zone: loyalty dates are computed in it.
     time_zone: Mapped[str] = mapped_column(String(64))
+    # The next generated customer number; taken with a guarded UPDATE, so numbers never repeat.
+    next_customer_number: Mapped[int] = mapped_column(BigInteger, server_default="1000")
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
 
 

@@ -1,0 +1,1 @@
+"""Studio customers: identity, access mediums, access restriction and their lookups."""

@@ -1,0 +1,227 @@
+"""Studio Open API: customer operations (seed 004), at the reference's paths."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from openbenefits.customers import schemas, service
+from openbenefits.customers.card_numbers import CardNumberFormat
+from openbenefits.customers.models import Customer, CustomerStatus
+from openbenefits.customers.service import StudioScope
+from openbenefits.customers.views import render_customer
+from openbenefits.kit.errors import InvalidRequest
+from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
+from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.tenancy.auth import studio_principal
+from openbenefits.tenancy.principals import StudioPrincipal
+from openbenefits.tenancy.scopes import StudioScope as Scope
+
+router = APIRouter(
+    prefix="/v1/customers",
+    tags=["studio: customers"],
+    route_class=StudioRoute,
+    responses=studio_error_responses(400, 401, 403, 404, 409),
+)
+
+Reader = Annotated[StudioPrincipal, Depends(studio_principal(Scope.CUSTOMER_READ))]
+Writer = Annotated[StudioPrincipal, Depends(studio_principal(Scope.CUSTOMER_WRITE))]
+MediumWriter = Annotated[
+    StudioPrincipal, Depends(studio_principal(Scope.CUSTOMER_ACCESS_MEDIUM_WRITE))
+]
+RestrictionWriter = Annotated[
+    StudioPrincipal, Depends(studio_principal(Scope.CUSTOMER_ACCESS_RESTRICTION_WRITE))
+]
+CustomerId = Annotated[int, Path(alias="customerId")]
+MediumId = Annotated[int, Path(alias="accessMediumId")]
+CardFormat = Annotated[CardNumberFormat, Query(alias="cardNumberFormat")]
+
+
+def scope_of(principal: StudioPrincipal) -> StudioScope:
+    return StudioScope(tenant_id=principal.tenant_id, studio_id=principal.studio_id)
+
+
+async def _render(
+    session: SessionDep, clock: ClockDep, customers: list[Customer], fmt: CardNumberFormat
+) -> list[schemas.Customer]:
+    views = await service.customer_views(session, customers)
+    now = clock.now()
+    return [render_customer(view, fmt, now) for view in views]
+
+
+@router.get("", operation_id="getCustomers", response_model=schemas.CustomerSlicedResult)
+async def get_customers(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    card_number_format: CardFormat = CardNumberFormat.DECIMAL,
+    last_offset_id: Annotated[int | None, Query(alias="lastOffsetId", deprecated=True)] = None,
+    offset: str | None = None,
+    slice_size: Annotated[int, Query(alias="sliceSize", ge=50, le=500)] = 100,
+    customer_status: Annotated[
+        Literal["MEMBER", "PROSPECT"], Query(alias="customerStatus")
+    ] = "MEMBER",
+) -> schemas.CustomerSlicedResult:
+    """A slice of the calling studio's customers; pass the answer's ``offset`` to get the next."""
+    if offset is not None and not offset.isdigit():
+        raise InvalidRequest(
+            "offset is the last customer id of the previous slice.",
+            code="INVALID_OFFSET",
+            reference="offset",
+        )
+    after = int(offset) if offset else last_offset_id
+    rows = await service.list_customers(
+        session, scope_of(principal), CustomerStatus(customer_status), after, slice_size
+    )
+    visible = rows[:slice_size]
+    return schemas.CustomerSlicedResult(
+        result=await _render(session, clock, visible, card_number_format),
+        has_next=len(rows) > slice_size,
+        offset=str(visible[-1].id) if visible else (str(after) if after is not None else ""),
+    )
+
+
+@router.get("/by", operation_id="getCustomerBy", response_model=schemas.Customer)
+async def get_customer_by(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    card_number: Annotated[str | None, Query(alias="cardNumber", max_length=40)] = None,
+    card_number_format: CardFormat = CardNumberFormat.DECIMAL,
+    debtor_id: Annotated[str | None, Query(alias="debtorId", max_length=50)] = None,
+    qr_code_uuid: Annotated[
+        str | None, Query(alias="qrCodeUuid", deprecated=True, max_length=36)
+    ] = None,
+    barcode: Annotated[str | None, Query(max_length=200)] = None,
+    customer_number: Annotated[str | None, Query(alias="customerNumber", max_length=50)] = None,
+) -> schemas.Customer:
+    """The calling studio's customer with exactly one of the given identifiers."""
+    identifier = service.Identifier(
+        card_number=card_number,
+        card_number_format=card_number_format,
+        debtor_id=debtor_id,
+        qr_code_uuid=qr_code_uuid,
+        barcode=barcode,
+        customer_number=customer_number,
+    )
+    customer = await service.find_customer_by(session, scope_of(principal), identifier)
+    return (await _render(session, clock, [customer], card_number_format))[0]
+
+
+@router.post("/search", operation_id="searchCustomers", response_model=list[schemas.Customer])
+async def search_customers(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    body: schemas.CustomerSearchRequest,
+) -> list[schemas.Customer]:
+    """Names match by prefix, ignoring case; e-mail and date of birth match exactly. At most
+    500 customers are returned."""
+    customers = await service.search_customers(session, scope_of(principal), body)
+    return await _render(session, clock, customers, body.card_number_format)
+
+
+@router.post(
+    "/create", operation_id="createCustomer", response_model=schemas.OpenApiV1CustomerCreateResult
+)
+async def create_customer(
+    session: SessionDep, principal: Writer, body: schemas.MembershipSignupCustomer
+) -> schemas.OpenApiV1CustomerCreateResult:
+    """Create a prospect in the calling studio."""
+    customer = await service.create_prospect(session, principal, scope_of(principal), body)
+    return schemas.OpenApiV1CustomerCreateResult(customer_id=customer.id)
+
+
+@router.get("/{customerId}", operation_id="getCustomerById", response_model=schemas.Customer)
+async def get_customer_by_id(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    customer_id: CustomerId,
+    card_number_format: CardFormat = CardNumberFormat.DECIMAL,
+) -> schemas.Customer:
+    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    return (await _render(session, clock, [customer], card_number_format))[0]
+
+
+@router.post(
+    "/{customerId}/access-mediums",
+    operation_id="addAccessMediums",
+    response_model=schemas.AccessMediumDto,
+)
+async def add_access_mediums(
+    session: SessionDep,
+    principal: MediumWriter,
+    customer_id: CustomerId,
+    body: schemas.AccessMediumIn,
+) -> schemas.AccessMediumDto:
+    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    medium = await service.add_access_medium(session, principal, customer, body.type, body.value)
+    return schemas.AccessMediumDto.model_validate(medium)
+
+
+@router.put(
+    "/{customerId}/access-medium",
+    operation_id="addAccessMedium",
+    response_model=schemas.AccessMediumDto,
+    deprecated=True,
+)
+async def add_access_medium(
+    session: SessionDep,
+    principal: MediumWriter,
+    customer_id: CustomerId,
+    body: schemas.AccessMediumIn,
+) -> schemas.AccessMediumDto:
+    """The older way to add an access medium; same as ``POST .../access-mediums``."""
+    return await add_access_mediums(session, principal, customer_id, body)
+
+
+@router.put(
+    "/{customerId}/access-mediums/{accessMediumId}",
+    operation_id="updateAccessMediums",
+    response_model=schemas.AccessMediumDto,
+)
+async def update_access_mediums(
+    session: SessionDep,
+    principal: MediumWriter,
+    customer_id: CustomerId,
+    medium_id: MediumId,
+    body: schemas.UpdateAccessIdentificationRequest,
+) -> schemas.AccessMediumDto:
+    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    medium = await service.update_access_medium(session, principal, customer, medium_id, body.value)
+    return schemas.AccessMediumDto.model_validate(medium)
+
+
+@router.delete("/{customerId}/access-mediums/{accessMediumId}", operation_id="deleteAccessMediums")
+async def delete_access_mediums(
+    session: SessionDep, principal: MediumWriter, customer_id: CustomerId, medium_id: MediumId
+) -> Response:
+    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    await service.delete_access_medium(session, principal, customer, medium_id)
+    return Response(status_code=200)
+
+
+@router.put(
+    "/{customerId}/access-restrictions",
+    operation_id="setAccessRestriction",
+    response_model=schemas.AccessRestrictionDto,
+)
+async def set_access_restriction(
+    session: SessionDep,
+    principal: RestrictionWriter,
+    customer_id: CustomerId,
+    body: schemas.AccessRestrictionIn,
+) -> schemas.AccessRestrictionDto:
+    """Create or replace the customer's access restriction (both dates, or neither)."""
+    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    restriction = await service.set_access_restriction(session, principal, customer, body)
+    return schemas.AccessRestrictionDto.model_validate(restriction)
+
+
+@router.delete("/{customerId}/access-restrictions", operation_id="deleteAccessRestriction")
+async def delete_access_restriction(
+    session: SessionDep, principal: RestrictionWriter, customer_id: CustomerId
+) -> Response:
+    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    await service.delete_access_restriction(session, principal, customer)
+    return Response(status_code=200)

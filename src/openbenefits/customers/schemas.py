@@ -1,0 +1,316 @@
+"""Wire shapes of the studio Open API's customer operations, field for field as the reference
+names them. Request bodies mirror the reference's optionality; rules the reference states in
+prose (both dates or neither, one identifier, ...) are checked by the service, each with its
+own errorCode."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from openbenefits.customers.card_numbers import CardNumberFormat
+from openbenefits.customers.models import AccessMediumType, CustomerStatus, Gender
+from openbenefits.kit.schemas import RequestModel, ResponseModel
+
+Text = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+
+
+def _country(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise PydanticCustomError("INVALID_COUNTRY_CODE", "must be an ISO 3166-1 alpha-2 code")
+    return value.upper()
+
+
+def _language(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise PydanticCustomError("INVALID_LANGUAGE_CODE", "must be an ISO 639-1 code")
+    return value.lower()
+
+
+def _birth_date(value: date) -> date:
+    # The reference states no bounds; a birth date in the future or over 150 years ago is a typo.
+    today = date.today()
+    if value > today or value.year < today.year - 150:
+        raise PydanticCustomError("INVALID_DATE_OF_BIRTH", "must be a plausible past date")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise PydanticCustomError("INVALID_EMAIL", "must be a valid e-mail address") from error
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+LanguageCode = Annotated[str, AfterValidator(_language)]
+BirthDate = Annotated[date, AfterValidator(_birth_date)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+
+
+class Language(ResponseModel):
+    language_code: LanguageCode
+    country_code: CountryCode | None = None
+
+
+class LanguageIn(RequestModel):
+    language_code: LanguageCode
+    country_code: CountryCode | None = None
+
+
+class AccessMediumDto(ResponseModel):
+    id: int | None = None
+    type: AccessMediumType | None = None
+    value: str | None = None
+
+
+class AccessMediumIn(RequestModel):
+    id: int | None = Field(default=None, description="Ignored: the server assigns ids.")
+    type: AccessMediumType | None = None
+    value: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class UpdateAccessIdentificationRequest(RequestModel):
+    value: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class AccessRestrictionDto(ResponseModel):
+    reason: str
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class AccessRestrictionIn(RequestModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class SimpleContract(ResponseModel):
+    id: int
+    rate_name: str
+
+
+class CustomerIdlePeriod(ResponseModel):
+    id: int
+    start_date: date
+    end_date: date
+    reason: str | None = None
+    contract: SimpleContract | None = None
+
+
+class BankAccount(ResponseModel):
+    account_holder: str | None = None
+    bank_name: str | None = None
+    bic: str | None = None
+    iban: str | None = None
+
+
+class AdditionalInformationFieldAssignment(ResponseModel):
+    additional_information_field_id: int
+    value: str
+
+
+class Customer(ResponseModel):
+    id: int
+    customer_number: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: date | None = None
+    email: str | None = None
+    gender: Gender | None = None
+    street: str | None = None
+    house_number: str | None = None
+    zip_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    status: CustomerStatus
+    card_numbers: list[str] | None = Field(default=None, deprecated=True)
+    image_url: str | None = None
+    phone_private: str | None = None
+    phone_private_mobile: str | None = None
+    phone_business: str | None = None
+    phone_business_mobile: str | None = None
+    idle_periods: list[CustomerIdlePeriod] | None = None
+    bank_account: BankAccount | None = None
+    access_refusal: bool
+    access_restrictions: list[AccessRestrictionDto] | None = None
+    uuid: str | None = None
+    referral_code: str | None = None
+    studio_id: int | None = None
+    preferred_language: Language | None = None
+    additional_information_field_assignments: list[AdditionalInformationFieldAssignment] | None = (
+        None
+    )
+    third_party_id: str | None = None
+    access_mediums: list[AccessMediumDto] | None = None
+
+
+class CustomerSlicedResult(ResponseModel):
+    result: list[Customer]
+    has_next: bool
+    offset: str
+
+
+class CustomerSearchRequest(RequestModel):
+    first_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        None
+    )
+    last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        None
+    )
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = None
+    date_of_birth: date | None = None
+    card_number_format: CardNumberFormat = CardNumberFormat.DECIMAL
+
+
+class CommunicationChannelWrapper(RequestModel):
+    communication_channel: Literal[
+        "LETTER", "EMAIL", "TEXT_MESSAGE", "PHONE", "FAX", "CONVERSATION", "CHAT", "OTHER"
+    ]
+    customer_overridable: bool | None = None
+    active: bool | None = None
+
+
+class CommunicationPreference(RequestModel):
+    message_category: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=r"^(CONTRACT|GENERAL|APPOINTMENT|NEWSLETTER|LOYALTY_PROGRAM)$"
+            ),
+        ]
+        | None
+    ) = None
+    channels: list[CommunicationChannelWrapper] | None = None
+
+
+class DocumentIdentification(RequestModel):
+    document_number: Text
+    document_type: Literal[
+        "ID_CARD", "PASSPORT", "DRIVERS_LICENCE", "RESIDENCE_PERMIT", "NATIONAL_ID_NUMBER", "OTHERS"
+    ]
+
+
+class AdditionalInformationFieldAssignmentIn(RequestModel):
+    additional_information_field_id: int
+    value: Annotated[str, StringConstraints(max_length=2000)]
+
+
+# Sign-up fields that the Customer shape has no place for; kept as signup_details.
+SIGNUP_DETAILS = (
+    "second_first_name",
+    "second_last_name",
+    "second_street",
+    "city_part",
+    "district",
+    "street_type",
+    "street_block",
+    "portal",
+    "stairway",
+    "door",
+    "province",
+    "additional_address_information",
+    "floor",
+    "building_name",
+    "communication_preferences",
+    "document_identification",
+)
+
+
+class MembershipSignupCustomer(RequestModel):
+    """``POST /v1/customers/create``: a prospect, with what a later membership sign-up needs."""
+
+    third_party_id: ShortText | None = None
+    first_name: Text
+    second_first_name: Text | None = None
+    last_name: Text
+    second_last_name: Text | None = None
+    date_of_birth: BirthDate
+    email: Email
+    gender: Gender | None = None
+    phone_number_private: ShortText | None = None
+    phone_number_mobile: ShortText | None = None
+    street: Text
+    second_street: Text | None = None
+    city_part: Text | None = None
+    district: Text | None = None
+    street_type: Text | None = None
+    street_block: Text | None = None
+    portal: Text | None = None
+    stairway: Text | None = None
+    door: Text | None = None
+    province: Text | None = None
+    additional_address_information: Text | None = None
+    floor: Text | None = None
+    language: LanguageIn
+    house_number: ShortText | None = None
+    building_name: Text | None = None
+    city: Text
+    zip_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    country_code: CountryCode
+    communication_preferences: list[CommunicationPreference] | None = None
+    document_identification: DocumentIdentification | None = None
+    payment_request_token: Annotated[str, StringConstraints(max_length=500)] | None = None
+    additional_information_field_assignments: (
+        list[AdditionalInformationFieldAssignmentIn] | None
+    ) = None
+
+    def signup_details(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json", by_alias=True, include=set(SIGNUP_DETAILS), exclude_none=True
+        )
+
+
+class OpenApiV1CustomerCreateResult(ResponseModel):
+    customer_id: int
+
+
+class CustomerAdminCreate(RequestModel):
+    """An operator's customer record: any status, in any studio of the tenant."""
+
+    studio_id: int
+    status: CustomerStatus = CustomerStatus.MEMBER
+    customer_number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None
+    ) = None
+    first_name: Text
+    last_name: Text
+    date_of_birth: BirthDate | None = None
+    email: Email | None = None
+    gender: Gender | None = None
+    street: Text | None = None
+    house_number: ShortText | None = None
+    zip_code: ShortText | None = None
+    city: Text | None = None
+    country: CountryCode | None = None
+    phone_private: ShortText | None = None
+    phone_private_mobile: ShortText | None = None
+    phone_business: ShortText | None = None
+    phone_business_mobile: ShortText | None = None
+    language: LanguageIn | None = None
+    third_party_id: ShortText | None = None
+    referral_code: ShortText | None = None
+    debtor_id: ShortText | None = None
+    account_holder: Text | None = None
+    bank_name: Text | None = None
+    bic: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = None
+    iban: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")] | None = (
+        None
+    )
+
+
+class IdlePeriodCreate(RequestModel):
+    start_date: date
+    end_date: date
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None

@@ -1,0 +1,99 @@
+"""A customer as the studio Open API shows it: the loaded parts and their rendering."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from openbenefits.customers import schemas
+from openbenefits.customers.card_numbers import CardNumberFormat, from_decimal
+from openbenefits.customers.models import (
+    AccessMedium,
+    AccessMediumType,
+    AccessRestriction,
+    Customer,
+    IdlePeriod,
+)
+from openbenefits.kit.periods import local_date
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer with everything its wire shape shows, loaded in a fixed number of queries."""
+
+    customer: Customer
+    access_mediums: list[AccessMedium]
+    restriction: AccessRestriction | None
+    idle_periods: list[IdlePeriod]
+    zone: ZoneInfo
+
+
+def restriction_in_force(restriction: AccessRestriction | None, today: date) -> bool:
+    if restriction is None:
+        return False
+    if restriction.start_date is None or restriction.end_date is None:
+        return True
+    return restriction.start_date <= today <= restriction.end_date
+
+
+def render_customer(
+    view: CustomerView, card_format: CardNumberFormat, now: datetime
+) -> schemas.Customer:
+    """The reference's Customer for ``view``; card numbers shown in ``card_format``."""
+    customer = view.customer
+    today = local_date(now, view.zone)
+    mediums = [
+        schemas.AccessMediumDto(
+            id=m.id,
+            type=m.type,
+            value=from_decimal(m.value, card_format)
+            if m.type is AccessMediumType.CARD_NUMBER
+            else m.value,
+        )
+        for m in view.access_mediums
+    ]
+    restriction = view.restriction
+    bank = schemas.BankAccount(
+        account_holder=customer.account_holder,
+        bank_name=customer.bank_name,
+        bic=customer.bic,
+        iban=customer.iban,
+    )
+    return schemas.Customer(
+        id=customer.id,
+        customer_number=customer.customer_number,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        date_of_birth=customer.date_of_birth,
+        email=customer.email,
+        gender=customer.gender,
+        street=customer.street,
+        house_number=customer.house_number,
+        zip_code=customer.zip_code,
+        city=customer.city,
+        country=customer.country,
+        status=customer.status,
+        card_numbers=[
+            m.value for m in mediums if m.type is AccessMediumType.CARD_NUMBER and m.value
+        ],
+        phone_private=customer.phone_private,
+        phone_private_mobile=customer.phone_private_mobile,
+        phone_business=customer.phone_business,
+        phone_business_mobile=customer.phone_business_mobile,
+        idle_periods=[schemas.CustomerIdlePeriod.model_validate(p) for p in view.idle_periods],
+        bank_account=bank if bank.model_dump(exclude_none=True) else None,
+        access_refusal=restriction_in_force(restriction, today),
+        access_restrictions=[schemas.AccessRestrictionDto.model_validate(restriction)]
+        if restriction
+        else [],
+        uuid=customer.uuid,
+        referral_code=customer.referral_code,
+        studio_id=customer.studio_id,
+        preferred_language=schemas.Language(
+            language_code=customer.language_code, country_code=customer.language_country_code
+        )
+        if customer.language_code
+        else None,
+        additional_information_field_assignments=[],
+        third_party_id=customer.third_party_id,
+        access_mediums=mediums,
+    )
