@@ -22,6 +22,7 @@ from openbenefits.kit.db import Database
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.models import Base
 from tests import probes
+from tests.contract.reference import validate_response
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SECRET = "test-secret-key-for-signing-and-hashing"
@@ -95,10 +96,30 @@ def app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
     return create_app(settings, db=db, clock=clock)
 
 
+async def _conforms_to_reference(response: httpx.Response) -> None:
+    """Every studio response a test sees must be one the reference allows."""
+    body = await response.aread()
+    if body and response.headers.get("content-type", "").startswith("application/json"):
+        validate_response(
+            response.request.method,
+            response.request.url.path,
+            response.status_code,
+            response.json(),
+        )
+
+
+def _client(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        event_hooks={"response": [_conforms_to_reference]},
+    )
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with _client(app) as client:
         yield client
 
 
@@ -107,6 +128,5 @@ async def probe_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app with the test-only probe routes mounted; server errors are answered,
     not re-raised, so that tests see what a client would."""
     probes.mount(app)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with _client(app, raise_app_exceptions=False) as client:
         yield client

@@ -192,7 +192,11 @@ async def update_access_mediums(
     return schemas.AccessMediumDto.model_validate(medium)
 
 
-@router.delete("/{customerId}/access-mediums/{accessMediumId}", operation_id="deleteAccessMediums")
+@router.delete(
+    "/{customerId}/access-mediums/{accessMediumId}",
+    operation_id="deleteAccessMediums",
+    response_class=Response,
+)
 async def delete_access_mediums(
     session: SessionDep, principal: MediumWriter, customer_id: CustomerId, medium_id: MediumId
 ) -> Response:
@@ -218,7 +222,11 @@ async def set_access_restriction(
     return schemas.AccessRestrictionDto.model_validate(restriction)
 
 
-@router.delete("/{customerId}/access-restrictions", operation_id="deleteAccessRestriction")
+@router.delete(
+    "/{customerId}/access-restrictions",
+    operation_id="deleteAccessRestriction",
+    response_class=Response,
+)
 async def delete_access_restriction(
     session: SessionDep, principal: RestrictionWriter, customer_id: CustomerId
 ) -> Response:

@@ -184,13 +184,7 @@ class CommunicationChannelWrapper(RequestModel):
 
 class CommunicationPreference(RequestModel):
     message_category: (
-        Annotated[
-            str,
-            StringConstraints(
-                pattern=r"^(CONTRACT|GENERAL|APPOINTMENT|NEWSLETTER|LOYALTY_PROGRAM)$"
-            ),
-        ]
-        | None
+        Literal["CONTRACT", "GENERAL", "APPOINTMENT", "NEWSLETTER", "LOYALTY_PROGRAM"] | None
     ) = None
     channels: list[CommunicationChannelWrapper] | None = None
 

@@ -1,0 +1,1 @@
+"""Rates (membership tariffs), main contracts and the term arithmetic they share."""

@@ -1,0 +1,95 @@
+"""Term arithmetic, in one place: term ends, extensions and notice periods.
+
+Periods follow the civil-law rule contracts use (BGB §§ 187(2), 188(2)-(3)): a term that starts
+on a day includes that day and ends on the day before the day with the same number in the last
+month; when the last month has no such day, the term ends on that month's last day. So a month
+from Jan 15 ends Feb 14, a month from Jan 31 ends Feb 28 (29 in leap years), and a year from
+Feb 29 ends Feb 28.
+"""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class TermUnit(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+
+
+@dataclass(frozen=True)
+class Period:
+    value: int
+    unit: TermUnit
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("a period is never negative")
+
+
+def _months(period: Period) -> int:
+    return period.value * (12 if period.unit is TermUnit.YEAR else 1)
+
+
+def _shift_months(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + day.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def term_end(start: date, term: Period) -> date:
+    """The last day of a term of ``term`` that begins on ``start`` (inclusive)."""
+    if term.value == 0:
+        raise ValueError("a term has at least one unit")
+    if term.unit is TermUnit.DAY:
+        return start + timedelta(days=term.value - 1)
+    if term.unit is TermUnit.WEEK:
+        return start + timedelta(weeks=term.value) - timedelta(days=1)
+    year, month = _shift_months(start, _months(term))
+    last_day = calendar.monthrange(year, month)[1]
+    if start.day > last_day:
+        return date(year, month, last_day)
+    return date(year, month, start.day) - timedelta(days=1)
+
+
+def notice_deadline(end: date, notice: Period) -> date:
+    """The last day a cancellation may be received for the contract to end on ``end``: the notice
+    period, counted back from the end, must fit in whole (a month's notice before Dec 31 is
+    Nov 30; before Mar 31, Feb 28)."""
+    if notice.value == 0:
+        return end
+    following = end + timedelta(days=1)
+    if notice.unit is TermUnit.DAY:
+        return following - timedelta(days=notice.value + 1)
+    if notice.unit is TermUnit.WEEK:
+        return following - timedelta(weeks=notice.value, days=1)
+    year, month = _shift_months(following, -_months(notice))
+    day = min(following.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day) - timedelta(days=1)
+
+
+def current_term_end(start: date, term: Period, extension: Period | None, today: date) -> date:
+    """The end of the term running on ``today``: the first term, then extension after extension
+    while the contract is not cancelled. Before ``start``, the first term's end."""
+    end = term_end(start, term)
+    while extension is not None and end < today:
+        end = term_end(end + timedelta(days=1), extension)
+    return end
+
+
+def earliest_end(
+    start: date,
+    term: Period,
+    extension: Period | None,
+    notice: Period,
+    received: date,
+) -> date:
+    """The earliest day a contract can end if cancelled on ``received``: the first term end whose
+    notice deadline is not yet past. Without an extension the contract ends with its first term
+    whatever the notice."""
+    end = term_end(start, term)
+    while extension is not None and notice_deadline(end, notice) < received:
+        end = term_end(end + timedelta(days=1), extension)
+    return end
