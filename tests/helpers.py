@@ -107,3 +107,12 @@ async def create_tenant(
         client_id=str(oauth["clientId"]),
         client_secret=str(oauth["clientSecret"]),
     )
+
+
+def without_nulls(value: object) -> object:
+    """``value`` with null members left out at every depth, as the studio surface sends it."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from openbenefits import ops
 from openbenefits.config import Settings
+from openbenefits.contracts import admin as contracts_admin
+from openbenefits.contracts import router as contracts_router
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
 from openbenefits.kit import idempotency
@@ -65,7 +67,9 @@ def create_app(
     app.include_router(tenancy_router.oauth_router)
     app.include_router(tenancy_admin.router)
     app.include_router(customers_admin.router)
+    app.include_router(contracts_admin.router)
     app.include_router(customers_router.router)
+    app.include_router(contracts_router.router)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
     return app

@@ -1,5 +1,6 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
+from openbenefits.contracts.models import MainContract, Rate, RatePaymentFrequency
 from openbenefits.customers.models import AccessMedium, AccessRestriction, Customer, IdlePeriod
 from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
@@ -22,9 +23,12 @@ __all__ = [
     "Customer",
     "IdempotencyRecord",
     "IdlePeriod",
+    "MainContract",
     "OAuthClient",
     "Partner",
     "PartnerIntegration",
+    "Rate",
+    "RatePaymentFrequency",
     "Studio",
     "Tenant",
 ]

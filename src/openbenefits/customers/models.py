@@ -5,7 +5,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Date,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -14,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openbenefits.kit.db import Base, BigIntId
+from openbenefits.kit.db import Base, BigIntId, string_enum
 
 # Name search keys compare byte-wise, so that a prefix is a plain index range on both databases.
 SearchKey = String(100).with_variant(String(100, collation="C"), "postgresql")
@@ -39,11 +38,6 @@ class AccessMediumType(StrEnum):
     WALLET_PASS = "WALLET_PASS"
 
 
-def _enum(kind: type[StrEnum]) -> Enum:
-    """A string column holding ``kind``'s values, read back as ``kind``."""
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class Customer(Base):
     """A person known to a tenant, with a home studio."""
 
@@ -65,7 +59,7 @@ class Customer(Base):
     studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"))
     customer_number: Mapped[str] = mapped_column(String(50))
     uuid: Mapped[str] = mapped_column(String(36))
-    status: Mapped[CustomerStatus] = mapped_column(_enum(CustomerStatus))
+    status: Mapped[CustomerStatus] = mapped_column(string_enum(CustomerStatus))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     first_name_key: Mapped[str] = mapped_column(SearchKey)
@@ -73,7 +67,7 @@ class Customer(Base):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(254))
     email_key: Mapped[str | None] = mapped_column(String(254))
-    gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
+    gender: Mapped[Gender | None] = mapped_column(string_enum(Gender))
     street: Mapped[str | None] = mapped_column(String(200))
     house_number: Mapped[str | None] = mapped_column(String(20))
     zip_code: Mapped[str | None] = mapped_column(String(20))
@@ -110,7 +104,7 @@ class AccessMedium(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    type: Mapped[AccessMediumType] = mapped_column(_enum(AccessMediumType))
+    type: Mapped[AccessMediumType] = mapped_column(string_enum(AccessMediumType))
     value: Mapped[str] = mapped_column(String(200))
 
 

@@ -36,10 +36,6 @@ MediumId = Annotated[int, Path(alias="accessMediumId")]
 CardFormat = Annotated[CardNumberFormat, Query(alias="cardNumberFormat")]
 
 
-def scope_of(principal: StudioPrincipal) -> StudioScope:
-    return StudioScope(tenant_id=principal.tenant_id, studio_id=principal.studio_id)
-
-
 async def _render(
     session: SessionDep, clock: ClockDep, customers: list[Customer], fmt: CardNumberFormat
 ) -> list[schemas.Customer]:
@@ -70,7 +66,7 @@ async def get_customers(
         )
     after = int(offset) if offset else last_offset_id
     rows = await service.list_customers(
-        session, scope_of(principal), CustomerStatus(customer_status), after, slice_size
+        session, StudioScope.of(principal), CustomerStatus(customer_status), after, slice_size
     )
     visible = rows[:slice_size]
     return schemas.CustomerSlicedResult(
@@ -103,7 +99,7 @@ async def get_customer_by(
         barcode=barcode,
         customer_number=customer_number,
     )
-    customer = await service.find_customer_by(session, scope_of(principal), identifier)
+    customer = await service.find_customer_by(session, StudioScope.of(principal), identifier)
     return (await _render(session, clock, [customer], card_number_format))[0]
 
 
@@ -116,7 +112,7 @@ async def search_customers(
 ) -> list[schemas.Customer]:
     """Names match by prefix, ignoring case; e-mail and date of birth match exactly. At most
     500 customers are returned."""
-    customers = await service.search_customers(session, scope_of(principal), body)
+    customers = await service.search_customers(session, StudioScope.of(principal), body)
     return await _render(session, clock, customers, body.card_number_format)
 
 
@@ -127,7 +123,7 @@ async def create_customer(
     session: SessionDep, principal: Writer, body: schemas.MembershipSignupCustomer
 ) -> schemas.OpenApiV1CustomerCreateResult:
     """Create a prospect in the calling studio."""
-    customer = await service.create_prospect(session, principal, scope_of(principal), body)
+    customer = await service.create_prospect(session, principal, StudioScope.of(principal), body)
     return schemas.OpenApiV1CustomerCreateResult(customer_id=customer.id)
 
 
@@ -139,7 +135,7 @@ async def get_customer_by_id(
     customer_id: CustomerId,
     card_number_format: CardFormat = CardNumberFormat.DECIMAL,
 ) -> schemas.Customer:
-    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     return (await _render(session, clock, [customer], card_number_format))[0]
 
 
@@ -154,7 +150,7 @@ async def add_access_mediums(
     customer_id: CustomerId,
     body: schemas.AccessMediumIn,
 ) -> schemas.AccessMediumDto:
-    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     medium = await service.add_access_medium(session, principal, customer, body.type, body.value)
     return schemas.AccessMediumDto.model_validate(medium)
 
@@ -187,7 +183,7 @@ async def update_access_mediums(
     medium_id: MediumId,
     body: schemas.UpdateAccessIdentificationRequest,
 ) -> schemas.AccessMediumDto:
-    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     medium = await service.update_access_medium(session, principal, customer, medium_id, body.value)
     return schemas.AccessMediumDto.model_validate(medium)
 
@@ -200,7 +196,7 @@ async def update_access_mediums(
 async def delete_access_mediums(
     session: SessionDep, principal: MediumWriter, customer_id: CustomerId, medium_id: MediumId
 ) -> Response:
-    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     await service.delete_access_medium(session, principal, customer, medium_id)
     return Response(status_code=200)
 
@@ -217,7 +213,7 @@ async def set_access_restriction(
     body: schemas.AccessRestrictionIn,
 ) -> schemas.AccessRestrictionDto:
     """Create or replace the customer's access restriction (both dates, or neither)."""
-    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     restriction = await service.set_access_restriction(session, principal, customer, body)
     return schemas.AccessRestrictionDto.model_validate(restriction)
 
@@ -230,6 +226,6 @@ async def set_access_restriction(
 async def delete_access_restriction(
     session: SessionDep, principal: RestrictionWriter, customer_id: CustomerId
 ) -> Response:
-    customer = await service.get_customer(session, scope_of(principal), customer_id)
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     await service.delete_access_restriction(session, principal, customer)
     return Response(status_code=200)

@@ -26,6 +26,7 @@ from openbenefits.kit.errors import InvalidRequest, NotFound
 from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.models import Studio, Tenant
+from openbenefits.tenancy.principals import StudioPrincipal
 
 # Search answers at most this many customers; narrow the criteria to see others.
 SEARCH_LIMIT = 500
@@ -38,6 +39,10 @@ class StudioScope:
 
     tenant_id: int
     studio_id: int
+
+    @classmethod
+    def of(cls, principal: StudioPrincipal) -> "StudioScope":
+        return cls(tenant_id=principal.tenant_id, studio_id=principal.studio_id)
 
 
 def search_key(text: str) -> str:
@@ -142,9 +147,7 @@ def card_number(value: str, fmt: CardNumberFormat) -> str:
         ) from error
 
 
-def _by_medium(
-    statement: Select[Customer], kind: AccessMediumType, value: str
-) -> Select[Customer]:
+def _by_medium(statement: Select[Customer], kind: AccessMediumType, value: str) -> Select[Customer]:
     return statement.join(
         AccessMedium,
         and_(

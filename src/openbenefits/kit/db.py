@@ -3,10 +3,11 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -54,6 +55,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=UTC)
+
+
+def string_enum(kind: type[StrEnum]) -> Enum:
+    """A string column holding ``kind``'s values and read back as ``kind`` (no native enum type:
+    adding a value stays a code change, not a migration on PostgreSQL)."""
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class Base(DeclarativeBase):

@@ -31,13 +31,15 @@ async def studio_key(
     return await service.authenticate_api_key(session, settings.signing_key, key)
 
 
-def studio_principal(*scopes: StudioScope) -> Callable[..., Awaitable[StudioPrincipal]]:
-    """A studio Open API dependency that also demands ``scopes``."""
+def studio_principal(
+    *scopes: StudioScope, any_of: bool = False
+) -> Callable[..., Awaitable[StudioPrincipal]]:
+    """A studio Open API dependency that also demands ``scopes`` (all, or ``any_of`` them)."""
 
     async def dependency(
         principal: Annotated[StudioPrincipal, Depends(studio_key)],
     ) -> StudioPrincipal:
-        principal.require(*scopes)
+        principal.require(*scopes, any_of=any_of)
         return principal
 
     return dependency

@@ -22,12 +22,12 @@ class StudioPrincipal:
     def audit_ref(self) -> str:
         return f"api_key:{self.api_key_id}"
 
-    def require(self, *scopes: str) -> None:
+    def require(self, *scopes: str, any_of: bool = False) -> None:
+        """All of ``scopes``, or with ``any_of`` at least one (the reference says which)."""
         missing = sorted(set(scopes) - self.scopes)
-        if missing:
-            raise Forbidden(
-                f"The API key lacks the scope(s) {', '.join(missing)}.", code="MISSING_SCOPE"
-            )
+        if missing and not (any_of and len(missing) < len(scopes)):
+            joined = (" or " if any_of else ", ").join(missing)
+            raise Forbidden(f"The API key lacks the scope {joined}.", code="MISSING_SCOPE")
 
 
 @dataclass(frozen=True)

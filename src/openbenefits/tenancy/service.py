@@ -3,6 +3,7 @@
 import hmac
 from datetime import datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -448,3 +449,11 @@ async def find_studio(session: AsyncSession, studio_id: int) -> Studio:
     if studio is None:
         raise NotFound(f"Studio {studio_id} not found.", code="STUDIO_NOT_FOUND")
     return studio
+
+
+async def studio_zone(session: AsyncSession, studio_id: int) -> ZoneInfo:
+    """The studio's time zone: "today" at a studio is today there."""
+    zone = await session.scalar(select(Studio.time_zone).where(Studio.id == studio_id))
+    if zone is None:
+        raise NotFound(f"Studio {studio_id} not found.", code="STUDIO_NOT_FOUND")
+    return ZoneInfo(zone)

@@ -1,0 +1,194 @@
+"""Wire shapes for contracts: the reference's Contract and its parts, and the admin API's."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, get_args
+
+from pydantic import Field, PlainSerializer, StringConstraints
+
+from openbenefits.contracts.models import PaymentFrequencyType
+from openbenefits.contracts.terms import TermUnit
+from openbenefits.kit.schemas import RequestModel, ResponseModel
+
+# Amounts are exact decimals inside and JSON numbers on the wire, as the reference has them.
+Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+ContractStatus = Literal["ACTIVE", "INACTIVE"]
+
+
+class Money(ResponseModel):
+    amount: Amount
+    currency: str
+
+
+class Term(ResponseModel):
+    value: int
+    unit: TermUnit
+
+
+class TimePeriod(ResponseModel):
+    period_value: int
+    period_unit: TermUnit
+
+
+Month = Literal[
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
+]
+MONTHS: tuple[str, ...] = get_args(Month)
+
+
+class MonthDay(ResponseModel):
+    month: Month | None = None
+    month_value: int | None = None
+    day_of_month: int | None = None
+
+
+class ContractMonthDayToPrice(ResponseModel):
+    month_day: MonthDay
+    price: Money
+
+
+class ContractTermToPrice(ResponseModel):
+    term: Term
+    price: Money
+
+
+class ContractPaymentFrequency(ResponseModel):
+    id: int | None = None
+    type: PaymentFrequencyType
+    term: Term | None = None
+    price: Money | None = None
+    month_days_to_prices: list[ContractMonthDayToPrice] | None = None
+    terms_to_prices: list[ContractTermToPrice] | None = None
+
+
+class PriceDetails(ResponseModel):
+    base_price: Money
+    current_price: Money
+    payment_frequency: ContractPaymentFrequency
+
+
+class SubContract(ResponseModel):
+    id: int
+    rate_name: str
+    start_date: date
+    end_date: date | None = None
+    payment_frequency: PaymentFrequencyType
+    price: Amount = Field(deprecated=True)
+    price_details: PriceDetails
+    cancelled: bool
+    cancellation_date: date | None = None
+    cancellation_receipt_date: date | None = None
+    contract_status: ContractStatus
+
+
+class Contract(ResponseModel):
+    id: int
+    created_date: date
+    start_date: date
+    end_date: date
+    rate_name: str
+    contract_status: ContractStatus
+    cancellation_period: TimePeriod | None = None
+    cancelled: bool
+    cancellation_date: date | None = None
+    cancellation_receipt_date: date | None = None
+    cancellation_reason: str | None = None
+    price: Amount = Field(deprecated=True)
+    price_details: PriceDetails
+    last_possible_cancellation_date: date
+    term: TimePeriod
+    extension_term: TimePeriod
+    flat_fee_contracts: list[SubContract] | None = None
+    module_contracts: list[SubContract] | None = None
+    signed_document_url: str | None = None
+    third_party_id: str | None = None
+
+
+# Admin API
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class PeriodIn(RequestModel):
+    value: Annotated[int, Field(ge=1, le=1200)]
+    unit: TermUnit
+
+
+class NoticeIn(RequestModel):
+    value: Annotated[int, Field(ge=0, le=1200)]
+    unit: TermUnit
+
+
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class TermPriceIn(RequestModel):
+    term: PeriodIn
+    price: Price
+
+
+class MonthDayPriceIn(RequestModel):
+    month: Annotated[int, Field(ge=1, le=12)]
+    day_of_month: Annotated[int, Field(ge=1, le=31)]
+    price: Price
+
+
+class PaymentFrequencyIn(RequestModel):
+    type: PaymentFrequencyType
+    term: PeriodIn | None = Field(default=None, description="The interval of RECURRING payments.")
+    price: Price
+    currency: Currency
+    terms_to_prices: list[TermPriceIn] | None = Field(
+        default=None, description="TERM_BASED only: the price for each term length."
+    )
+    month_days_to_prices: list[MonthDayPriceIn] | None = Field(
+        default=None, description="MONTH_DAY only: the price due on each day of the year."
+    )
+
+
+class RateCreate(RequestModel):
+    name: Name
+    term: PeriodIn
+    extension_term: PeriodIn
+    cancellation_period: NoticeIn
+    payment_frequencies: Annotated[list[PaymentFrequencyIn], Field(min_length=1, max_length=20)]
+
+
+class PaymentFrequencyOut(ContractPaymentFrequency):
+    id: int
+    price: Money
+
+
+class RateOut(ResponseModel):
+    id: int
+    name: str
+    term: Term
+    extension_term: Term
+    cancellation_period: Term
+    payment_frequencies: list[PaymentFrequencyOut]
+
+
+class ContractCreate(RequestModel):
+    customer_id: int
+    rate_id: int
+    payment_frequency_id: int
+    start_date: date
+    studio_id: int | None = Field(default=None, description="Defaults to the customer's studio.")
+    third_party_id: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class ContractCancel(RequestModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    receipt_date: date | None = Field(default=None, description="Defaults to today.")

@@ -1,0 +1,108 @@
+"""A chain with Studio A and Studio B, a full-scope key for each, and a way to add customers."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from openbenefits.tenancy.scopes import StudioScope
+from tests.helpers import admin_headers, create_tenant, expect
+
+
+@dataclass
+class Chain:
+    client: Any
+    admin: dict[str, str]
+    tenant_id: int
+    studio_a: int
+    studio_b: int
+    key_a: dict[str, str]
+    key_b: dict[str, str]
+
+    async def customer(self, studio: int | None = None, **fields: Any) -> dict[str, Any]:
+        body = {
+            "studioId": studio or self.studio_a,
+            "firstName": "Anna",
+            "lastName": "Berg",
+            **fields,
+        }
+        response = await self.client.post(
+            f"/admin/v1/tenants/{self.tenant_id}/customers", json=body, headers=self.admin
+        )
+        return expect(response, 201)
+
+    async def key(self, studio: int, scopes: list[str]) -> dict[str, str]:
+        created = expect(
+            await self.client.post(
+                f"/admin/v1/tenants/{self.tenant_id}/api-keys",
+                json={"studioId": studio, "name": "k", "scopes": scopes},
+                headers=self.admin,
+            ),
+            201,
+        )
+        return {"X-API-KEY": created["key"]}
+
+
+@pytest.fixture
+async def chain(client, settings, clock) -> Chain:
+    admin = admin_headers(settings, clock)
+    setup = await create_tenant(client, admin, "Chain")
+    studio_b = expect(
+        await client.post(
+            f"/admin/v1/tenants/{setup.tenant_id}/studios",
+            json={
+                "name": "Studio B",
+                "timeZone": "Europe/Berlin",
+                "currency": "EUR",
+                "locale": "de-DE",
+            },
+            headers=admin,
+        ),
+        201,
+    )["id"]
+    chain = Chain(client, admin, setup.tenant_id, setup.studio_id, studio_b, {}, {})
+    everything = [scope.value for scope in StudioScope]
+    chain.key_a = await chain.key(chain.studio_a, everything)
+    chain.key_b = await chain.key(chain.studio_b, everything)
+    return chain
+
+
+MONTHLY_RATE = {
+    "name": "Premium 12",
+    "term": {"value": 12, "unit": "MONTH"},
+    "extensionTerm": {"value": 1, "unit": "MONTH"},
+    "cancellationPeriod": {"value": 1, "unit": "MONTH"},
+    "paymentFrequencies": [
+        {
+            "type": "RECURRING",
+            "term": {"value": 1, "unit": "MONTH"},
+            "price": "29.90",
+            "currency": "EUR",
+        }
+    ],
+}
+
+
+async def create_rate(chain: Chain, **changes: Any) -> dict[str, Any]:
+    response = await chain.client.post(
+        f"/admin/v1/tenants/{chain.tenant_id}/rates",
+        json={**MONTHLY_RATE, **changes},
+        headers=chain.admin,
+    )
+    return expect(response, 201)
+
+
+async def create_contract(
+    chain: Chain, customer: dict[str, Any], rate: dict[str, Any], start: str
+) -> dict[str, Any]:
+    response = await chain.client.post(
+        f"/admin/v1/tenants/{chain.tenant_id}/contracts",
+        json={
+            "customerId": customer["id"],
+            "rateId": rate["id"],
+            "paymentFrequencyId": rate["paymentFrequencies"][0]["id"],
+            "startDate": start,
+        },
+        headers=chain.admin,
+    )
+    return expect(response, 201)
