@@ -22,6 +22,7 @@ from openbenefits.kit.db import Database
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.models import Base
 from tests import probes
+from tests.chain import Chain, make_chain
 from tests.contract.reference import validate_response
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -130,3 +131,8 @@ async def probe_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     probes.mount(app)
     async with _client(app, raise_app_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+async def chain(client: httpx.AsyncClient, settings: Settings, clock: FixedClock) -> Chain:
+    return await make_chain(client, settings, clock)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600
     # A request holding an idempotency key longer than this is presumed dead and may be taken over.
     idempotency_lease_seconds: int = 60
+    access_code_ttl_seconds: int = 300
     log_level: str = "INFO"
 
     @cached_property

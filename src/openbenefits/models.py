@@ -1,7 +1,15 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
 from openbenefits.contracts.models import MainContract, Rate, RatePaymentFrequency
-from openbenefits.customers.models import AccessMedium, AccessRestriction, Customer, IdlePeriod
+from openbenefits.customers.models import (
+    AccessMedium,
+    AccessRestriction,
+    CheckIn,
+    Customer,
+    IdlePeriod,
+    StudioSwitch,
+    Weighing,
+)
 from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
 from openbenefits.kit.idempotency import IdempotencyRecord
@@ -20,6 +28,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "CheckIn",
     "Customer",
     "IdempotencyRecord",
     "IdlePeriod",
@@ -30,5 +39,7 @@ __all__ = [
     "Rate",
     "RatePaymentFrequency",
     "Studio",
+    "StudioSwitch",
     "Tenant",
+    "Weighing",
 ]

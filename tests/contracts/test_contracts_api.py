@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.contracts.conftest import MONTHLY_RATE, create_contract, create_rate
+from tests.chain import MONTHLY_RATE, create_contract, create_rate
 from tests.helpers import expect, without_nulls
 
 

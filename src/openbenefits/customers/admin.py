@@ -4,17 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from openbenefits.customers import schemas, service
+from openbenefits.customers import access_codes, activities, schemas, service
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer
 from openbenefits.customers.views import render_customer
+from openbenefits.kit.errors import Unauthorized
 from openbenefits.kit.pagination import Page, PageParams, page_params
-from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
+from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
 from openbenefits.kit.schemas import problem_responses
+from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import Admin, AdminTenant
 
 router = APIRouter(
-    prefix="/admin/v1/tenants/{tenantId}/customers",
+    prefix="/admin/v1/tenants/{tenantId}",
     tags=["admin: customers"],
     route_class=TransactionalRoute,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
@@ -28,7 +30,7 @@ async def _view(session: SessionDep, clock: ClockDep, customer: Customer) -> sch
     return render_customer(view, CardNumberFormat.DECIMAL, clock.now())
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.Customer)
+@router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=schemas.Customer)
 async def create_customer(
     admin: Admin,
     tenant: AdminTenant,
@@ -40,7 +42,7 @@ async def create_customer(
     return await _view(session, clock, customer)
 
 
-@router.get("", response_model=Page[schemas.Customer])
+@router.get("/customers", response_model=Page[schemas.Customer])
 async def list_customers(
     tenant: AdminTenant,
     session: SessionDep,
@@ -59,7 +61,7 @@ async def list_customers(
     )
 
 
-@router.get("/{customerId}", response_model=schemas.Customer)
+@router.get("/customers/{customerId}", response_model=schemas.Customer)
 async def get_customer(
     tenant: AdminTenant, session: SessionDep, clock: ClockDep, customer_id: CustomerId
 ) -> schemas.Customer:
@@ -68,7 +70,7 @@ async def get_customer(
 
 
 @router.post(
-    "/{customerId}/idle-periods",
+    "/customers/{customerId}/idle-periods",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.CustomerIdlePeriod,
 )
@@ -84,7 +86,10 @@ async def add_idle_period(
     return schemas.CustomerIdlePeriod.model_validate(period)
 
 
-@router.delete("/{customerId}/idle-periods/{idlePeriodId}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/customers/{customerId}/idle-periods/{idlePeriodId}",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def delete_idle_period(
     admin: Admin,
     tenant: AdminTenant,
@@ -95,3 +100,60 @@ async def delete_idle_period(
     customer = await service.get_tenant_customer(session, tenant.id, customer_id)
     await service.delete_idle_period(session, admin, customer, period_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/check-ins", status_code=status.HTTP_201_CREATED, response_model=schemas.CheckInOut)
+async def check_in(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    body: schemas.CheckInCreate,
+) -> schemas.CheckInOut:
+    """Record a visit as a door system would: refused (409, with the reason as ``code``) without
+    a contract running that day or with an access restriction in force."""
+    customer = await service.get_tenant_customer(session, tenant.id, body.customer_id)
+    studio = await tenancy_service.get_studio(session, tenant.id, body.studio_id)
+    visit = await activities.check_in(session, admin, customer, studio, body.at or clock.now())
+    return schemas.CheckInOut.model_validate(visit)
+
+
+@router.post("/check-ins/{checkInId}/check-out", response_model=schemas.CheckInOut)
+async def check_out(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    check_in_id: Annotated[int, Path(alias="checkInId")],
+    body: schemas.CheckOut,
+) -> schemas.CheckInOut:
+    visit = await activities.check_out(
+        session, admin, tenant.id, check_in_id, body.at or clock.now()
+    )
+    return schemas.CheckInOut.model_validate(visit)
+
+
+@router.post("/access-codes/verify", response_model=schemas.AccessCodeVerdict)
+async def verify_access_code(
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    body: schemas.AccessCodeCheck,
+) -> schemas.AccessCodeVerdict:
+    """What a door reader asks: is this QR content a valid, unexpired code of this tenant's
+    customer, and is that customer's access refused today?"""
+    try:
+        holder = access_codes.read(settings.signing_key, body.content, clock.now())
+    except Unauthorized as error:
+        return schemas.AccessCodeVerdict(valid=False, reason=error.code)
+    if holder.tenant_id != tenant.id:
+        return schemas.AccessCodeVerdict(valid=False, reason="UNKNOWN_CUSTOMER")
+    customer = await service.get_tenant_customer(session, tenant.id, holder.customer_id)
+    view = await _view(session, clock, customer)
+    return schemas.AccessCodeVerdict(
+        valid=True,
+        customer_id=customer.id,
+        access_refusal=view.access_refusal,
+        expires_at=holder.expires_at,
+    )

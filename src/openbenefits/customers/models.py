@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -131,3 +132,49 @@ class IdlePeriod(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class CheckIn(Base):
+    """A visit: recorded by the door system when it lets the customer in."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_customer_id_id", "customer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"))
+    checked_in_at: Mapped[datetime]
+    checked_out_at: Mapped[datetime | None]
+
+
+class StudioSwitch(Base):
+    """Where a customer was: one row each time the home studio changes."""
+
+    __tablename__ = "studio_switches"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    from_studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"))
+    to_studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"))
+    switch_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(String(1000))
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+
+
+class Weighing(Base):
+    """A body-composition measurement sent by a measuring partner."""
+
+    __tablename__ = "weighings"
+    __table_args__ = (Index("ix_weighings_customer_id_id", "customer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"))
+    measured_at: Mapped[datetime]
+    # The measured values by their wire names (weight, bodyMassIndex, ...).
+    results: Mapped[dict[str, Any]] = mapped_column(JSON)
+    height: Mapped[float | None]
+    raw_results: Mapped[str] = mapped_column(Text)

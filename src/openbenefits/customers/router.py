@@ -1,17 +1,20 @@
 """Studio Open API: customer operations (seed 004), at the reference's paths."""
 
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from openbenefits.customers import schemas, service
+from openbenefits.customers import access_codes, activities, schemas, service
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer, CustomerStatus
 from openbenefits.customers.service import StudioScope
 from openbenefits.customers.views import render_customer
 from openbenefits.kit.errors import InvalidRequest
-from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
+from openbenefits.kit.periods import local_date
+from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, StudioRoute
 from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
 from openbenefits.tenancy.scopes import StudioScope as Scope
@@ -31,6 +34,15 @@ MediumWriter = Annotated[
 RestrictionWriter = Annotated[
     StudioPrincipal, Depends(studio_principal(Scope.CUSTOMER_ACCESS_RESTRICTION_WRITE))
 ]
+MeasurementReader = Annotated[
+    StudioPrincipal,
+    Depends(studio_principal(Scope.CUSTOMER_MEASUREMENT_READ, Scope.CUSTOMER_READ, any_of=True)),
+]
+WeighingWriter = Annotated[
+    StudioPrincipal,
+    Depends(studio_principal(Scope.CUSTOMER_WRITE, Scope.CUSTOMER_WEIGHING_WRITE, any_of=True)),
+]
+CheckinReader = Annotated[StudioPrincipal, Depends(studio_principal(Scope.CHECKIN_READ))]
 CustomerId = Annotated[int, Path(alias="customerId")]
 MediumId = Annotated[int, Path(alias="accessMediumId")]
 CardFormat = Annotated[CardNumberFormat, Query(alias="cardNumberFormat")]
@@ -125,6 +137,41 @@ async def create_customer(
     """Create a prospect in the calling studio."""
     customer = await service.create_prospect(session, principal, StudioScope.of(principal), body)
     return schemas.OpenApiV1CustomerCreateResult(customer_id=customer.id)
+
+
+@router.get(
+    "/measurement/latest", operation_id="getCustomerMeasurement", response_model=schemas.Measurement
+)
+async def get_customer_measurement(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: MeasurementReader,
+    card_number: Annotated[str | None, Query(alias="cardNumber", max_length=40)] = None,
+    card_number_format: CardFormat = CardNumberFormat.DECIMAL,
+    qr_code_uuid: Annotated[
+        str | None, Query(alias="qrCodeUuid", deprecated=True, max_length=36)
+    ] = None,
+    barcode: Annotated[str | None, Query(max_length=200)] = None,
+) -> schemas.Measurement:
+    """What a measuring device needs to know of the customer: personal data and the height the
+    latest weighing reported. ``id`` is the customer's id."""
+    identifier = service.Identifier(
+        card_number=card_number,
+        card_number_format=card_number_format,
+        qr_code_uuid=qr_code_uuid,
+        barcode=barcode,
+    )
+    customer = await service.find_customer_by(session, StudioScope.of(principal), identifier)
+    today = await activities.studio_today(session, customer.studio_id, clock.now())
+    return schemas.Measurement(
+        id=customer.id,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        age=activities.age_on(customer.date_of_birth, today),
+        date_of_birth=customer.date_of_birth,
+        gender=customer.gender,
+        height=await activities.latest_height(session, customer),
+    )
 
 
 @router.get("/{customerId}", operation_id="getCustomerById", response_model=schemas.Customer)
@@ -228,4 +275,121 @@ async def delete_access_restriction(
 ) -> Response:
     customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     await service.delete_access_restriction(session, principal, customer)
+    return Response(status_code=200)
+
+
+@router.get(
+    "/{customerId}/activities/checkins",
+    operation_id="getCustomersCheckinHistory",
+    response_model=schemas.CustomerCheckinSlicedResult,
+)
+async def get_customers_checkin_history(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: CheckinReader,
+    customer_id: CustomerId,
+    from_date: Annotated[date | None, Query(alias="fromDate")] = None,
+    to_date: Annotated[date | None, Query(alias="toDate")] = None,
+    slice_size: Annotated[int, Query(alias="sliceSize", ge=1, le=50)] = 10,
+    offset: str = "0",
+) -> schemas.CustomerCheckinSlicedResult:
+    """Check-ins between two days (at most 365 days apart; by default the last month), in the
+    order they were recorded, in slices."""
+    if not offset.isdigit():
+        raise InvalidRequest(
+            "offset is the last check-in id of the previous slice.",
+            code="INVALID_OFFSET",
+            reference="offset",
+        )
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
+    zone = await tenancy_service.studio_zone(session, customer.studio_id)
+    start, end = activities.history_range(from_date, to_date, local_date(clock.now(), zone))
+    rows = await activities.check_in_history(
+        session, customer, zone, start, end, int(offset), slice_size
+    )
+    visible = rows[:slice_size]
+    return schemas.CustomerCheckinSlicedResult(
+        result=[
+            schemas.CustomerCheckin(
+                checkin_id=visit.id,
+                check_in_date_time=visit.checked_in_at,
+                check_out_date_time=visit.checked_out_at,
+                studio_id=visit.studio_id,
+                studio_name=studio_name,
+            )
+            for visit, studio_name in visible
+        ],
+        has_next=len(rows) > slice_size,
+        offset=str(visible[-1][0].id) if visible else offset,
+    )
+
+
+@router.post(
+    "/{customerId}/weighing",
+    operation_id="createCustomerWeighing",
+    response_model=schemas.CustomerWeighings,
+)
+async def create_customer_weighing(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: WeighingWriter,
+    customer_id: CustomerId,
+    body: schemas.CustomerWeighings,
+    benefit_key: Annotated[str | None, Query(alias="benefitKey", max_length=100)] = None,
+) -> schemas.CustomerWeighings:
+    """Store a weighing. With ``benefitKey`` it also consumes one use of that benefit, in the
+    same transaction: if the use is refused, nothing is stored."""
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
+    if benefit_key is not None:
+        # No benefit can be defined yet, so no key can name one.
+        raise InvalidRequest(
+            f"Benefit {benefit_key!r} does not exist.",
+            code="BENEFIT_NOT_FOUND",
+            reference="benefitKey",
+        )
+    weighing = await activities.record_weighing(
+        session, principal, customer, principal.studio_id, body, clock.now()
+    )
+    return body.model_copy(update={"database_id": weighing.id})
+
+
+@router.get(
+    "/{customerId}/access-code",
+    operation_id="getCustomerAccessCode",
+    response_model=schemas.CustomerAccessCode,
+)
+async def get_customer_access_code(
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Reader,
+    customer_id: CustomerId,
+) -> schemas.CustomerAccessCode:
+    """QR-code content that a door reader can verify; it expires after a few minutes."""
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
+    code = access_codes.issue(
+        settings.signing_key,
+        customer.id,
+        customer.tenant_id,
+        clock.now(),
+        timedelta(seconds=settings.access_code_ttl_seconds),
+    )
+    return schemas.CustomerAccessCode(
+        format="QR_CODE", expires_at=code.expires_at, content=code.content
+    )
+
+
+@router.post("/{customerId}/switch-studio", operation_id="switchStudio", response_class=Response)
+async def switch_studio(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Writer,
+    customer_id: CustomerId,
+    body: schemas.OpenApiV1CustomerStudioSwitchRequestDto,
+) -> Response:
+    """Move the customer to another studio of the organisation. Only a key of the customer's
+    current studio may do this (others do not see the customer)."""
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
+    today = await activities.studio_today(session, customer.studio_id, clock.now())
+    await service.switch_studio(session, principal, customer, body, today)
     return Response(status_code=200)

@@ -3,11 +3,11 @@ names them. Request bodies mirror the reference's optionality; rules the referen
 prose (both dates or neither, one identifier, ...) are checked by the service, each with its
 own errorCode."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from openbenefits.customers.card_numbers import CardNumberFormat
@@ -308,3 +308,128 @@ class IdlePeriodCreate(RequestModel):
     start_date: date
     end_date: date
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+# Check-ins
+
+
+class CustomerCheckin(ResponseModel):
+    checkin_id: int
+    check_in_date_time: datetime | None = None
+    check_out_date_time: datetime | None = None
+    studio_id: int | None = None
+    studio_name: str | None = None
+
+
+class CustomerCheckinSlicedResult(ResponseModel):
+    result: list[CustomerCheckin]
+    has_next: bool
+    offset: str
+
+
+class CheckInCreate(RequestModel):
+    """A door system letting a customer in (admin API)."""
+
+    customer_id: int
+    studio_id: int
+    at: datetime | None = Field(default=None, description="Defaults to now.")
+
+
+class CheckOut(RequestModel):
+    at: datetime | None = Field(default=None, description="Defaults to now.")
+
+
+class CheckInOut(ResponseModel):
+    id: int
+    customer_id: int
+    studio_id: int
+    checked_in_at: datetime
+    checked_out_at: datetime | None = None
+
+
+# Measurements
+
+NonNegative = Annotated[float, Field(ge=0, le=100_000)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class CustomerWeighings(ResponseModel):
+    """The reference's weighing result. Masses in kg, lengths in cm, shares in percent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_id: int | None = None
+    basal_metabolic_rate: NonNegative | None = None
+    body_fat_mass: NonNegative | None = None
+    body_mass_index: Annotated[float, Field(gt=0, le=200)] | None = None
+    fat_free_mass: NonNegative | None = None
+    percent_body_fat: Percent | None = None
+    percent_skeletal_muscle_mass: Percent | None = None
+    skeletal_muscle_mass: NonNegative | None = None
+    total_body_water: NonNegative | None = None
+    visceral_fat_level: Annotated[int, Field(ge=1, le=9)] | None = None
+    weight: Annotated[float, Field(gt=0, le=1000)] | None = None
+    height: Annotated[float, Field(gt=0, le=300)] | None = None
+    bfm_left_arm: NonNegative | None = None
+    bfm_left_leg: NonNegative | None = None
+    bfm_percent_left_arm: Percent | None = None
+    bfm_percent_left_leg: Percent | None = None
+    bfm_percent_right_arm: Percent | None = None
+    bfm_percent_right_leg: Percent | None = None
+    bfm_percent_trunk: Percent | None = None
+    bfm_right_arm: NonNegative | None = None
+    bfm_right_leg: NonNegative | None = None
+    bfm_trunk: NonNegative | None = None
+    ffm_left_arm: NonNegative | None = None
+    ffm_left_leg: NonNegative | None = None
+    ffm_percent_left_arm: Percent | None = None
+    ffm_percent_left_leg: Percent | None = None
+    ffm_percent_right_arm: Percent | None = None
+    ffm_percent_right_leg: Percent | None = None
+    ffm_percent_trunk: Percent | None = None
+    ffm_right_arm: NonNegative | None = None
+    ffm_right_leg: NonNegative | None = None
+    ffm_trunk: NonNegative | None = None
+    raw_results: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+    def measured_values(self) -> dict[str, float]:
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude={"database_id", "raw_results"}
+        )
+
+
+class Measurement(ResponseModel):
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    age: int | None = None
+    date_of_birth: date | None = None
+    gender: Gender | None = None
+    height: float | None = None
+
+
+# Access code and studio switch
+
+
+class CustomerAccessCode(ResponseModel):
+    format: Literal["QR_CODE"]
+    expires_at: datetime | None = None
+    content: str
+
+
+class AccessCodeCheck(RequestModel):
+    content: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class AccessCodeVerdict(ResponseModel):
+    valid: bool
+    customer_id: int | None = None
+    access_refusal: bool | None = None
+    expires_at: datetime | None = None
+    reason: str | None = None
+
+
+class OpenApiV1CustomerStudioSwitchRequestDto(RequestModel):
+    target_studio_id: int
+    switch_date: date
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None

@@ -3,6 +3,7 @@ to the calling studio: a customer of another studio does not exist for that key 
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, select, update
@@ -17,6 +18,7 @@ from openbenefits.customers.models import (
     Customer,
     CustomerStatus,
     IdlePeriod,
+    StudioSwitch,
 )
 from openbenefits.customers.views import CustomerView
 from openbenefits.kit import audit
@@ -372,6 +374,62 @@ async def delete_idle_period(
         raise NotFound(f"Idle period {period_id} not found.", code="IDLE_PERIOD_NOT_FOUND")
     await session.delete(period)
     _audit(session, actor, "idle_period.deleted", customer, idlePeriodId=period_id)
+
+
+async def switch_studio(
+    session: AsyncSession,
+    actor: Actor,
+    customer: Customer,
+    request: schemas.OpenApiV1CustomerStudioSwitchRequestDto,
+    today: date,
+) -> StudioSwitch:
+    """Move the customer's home studio within the tenant; the switch history keeps where they
+    were."""
+    target_studio_id, switch_date = request.target_studio_id, request.switch_date
+    if switch_date > today:
+        raise InvalidRequest(
+            "switchDate must be today or in the past.",
+            code="SWITCH_DATE_IN_FUTURE",
+            reference="switchDate",
+        )
+    if target_studio_id == customer.studio_id:
+        raise InvalidRequest(
+            "The customer is already in that studio.",
+            code="SAME_STUDIO",
+            reference="targetStudioId",
+        )
+    target = await session.scalar(
+        select(Studio.id).where(
+            Studio.id == target_studio_id, Studio.tenant_id == customer.tenant_id
+        )
+    )
+    if target is None:
+        raise InvalidRequest(
+            f"Studio {target_studio_id} is not a studio of this organisation.",
+            code="TARGET_STUDIO_NOT_FOUND",
+            reference="targetStudioId",
+        )
+    switch = StudioSwitch(
+        tenant_id=customer.tenant_id,
+        customer_id=customer.id,
+        from_studio_id=customer.studio_id,
+        to_studio_id=target_studio_id,
+        switch_date=switch_date,
+        description=request.description,
+    )
+    session.add(switch)
+    customer.studio_id = target_studio_id
+    await session.flush()
+    _audit(
+        session,
+        actor,
+        "studio_switched",
+        customer,
+        fromStudioId=switch.from_studio_id,
+        toStudioId=target_studio_id,
+        switchDate=switch_date.isoformat(),
+    )
+    return switch
 
 
 def _medium_value(kind: AccessMediumType, value: str | None) -> str:

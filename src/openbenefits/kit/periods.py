@@ -1,6 +1,7 @@
 """Calendar periods (day, ISO week, month, year) in a time zone: contingents count per period,
 and "this month" must mean the studio's month, not the server's."""
 
+import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -46,6 +47,13 @@ def local_date(instant: datetime, zone: ZoneInfo) -> date:
 
 def local_midnight_utc(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (or earlier), clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def calendar_period(unit: PeriodUnit, instant: datetime, zone: ZoneInfo | str) -> Period:

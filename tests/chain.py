@@ -1,9 +1,8 @@
-"""A chain with Studio A and Studio B, a full-scope key for each, and a way to add customers."""
+"""A chain with Studio A and Studio B, a full-scope key for each, and ways to add customers,
+rates and contracts through the admin API."""
 
 from dataclasses import dataclass
 from typing import Any
-
-import pytest
 
 from openbenefits.tenancy.scopes import StudioScope
 from tests.helpers import admin_headers, create_tenant, expect
@@ -43,8 +42,7 @@ class Chain:
         return {"X-API-KEY": created["key"]}
 
 
-@pytest.fixture
-async def chain(client, settings, clock) -> Chain:
+async def make_chain(client, settings, clock) -> Chain:
     admin = admin_headers(settings, clock)
     setup = await create_tenant(client, admin, "Chain")
     studio_b = expect(
