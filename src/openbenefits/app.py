@@ -65,6 +65,7 @@ def create_app(
     app.include_router(tenancy_router.oauth_router)
     app.include_router(tenancy_admin.router)
     app.include_router(customers_admin.router)
+    app.include_router(customers_admin.fields_router)
     app.include_router(customers_router.router)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)

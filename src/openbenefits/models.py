@@ -1,6 +1,14 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
-from openbenefits.customers.models import AccessMedium, AccessRestriction, Customer, IdlePeriod
+from openbenefits.customers.models import (
+    AccessMedium,
+    AccessRestriction,
+    AdditionalInformationField,
+    AdditionalInformationFieldAssignment,
+    AdditionalInformationListItem,
+    Customer,
+    IdlePeriod,
+)
 from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
 from openbenefits.kit.idempotency import IdempotencyRecord
@@ -16,6 +24,9 @@ from openbenefits.tenancy.models import (
 __all__ = [
     "AccessMedium",
     "AccessRestriction",
+    "AdditionalInformationField",
+    "AdditionalInformationFieldAssignment",
+    "AdditionalInformationListItem",
     "ApiKey",
     "AuditEntry",
     "Base",
