@@ -68,6 +68,7 @@ def create_app(
     app.include_router(tenancy_admin.router)
     app.include_router(customers_admin.router)
     app.include_router(contracts_admin.router)
+    app.include_router(customers_admin.fields_router)
     app.include_router(customers_router.router)
     app.include_router(contracts_router.router)
     # Last: the HEAD key check matches every studio path.

@@ -4,6 +4,9 @@ from openbenefits.contracts.models import MainContract, Rate, RatePaymentFrequen
 from openbenefits.customers.models import (
     AccessMedium,
     AccessRestriction,
+    AdditionalInformationField,
+    AdditionalInformationFieldAssignment,
+    AdditionalInformationListItem,
     CheckIn,
     Customer,
     IdlePeriod,
@@ -25,6 +28,9 @@ from openbenefits.tenancy.models import (
 __all__ = [
     "AccessMedium",
     "AccessRestriction",
+    "AdditionalInformationField",
+    "AdditionalInformationFieldAssignment",
+    "AdditionalInformationListItem",
     "ApiKey",
     "AuditEntry",
     "Base",

@@ -104,7 +104,7 @@ async def test_generated_numbers_skip_numbers_an_operator_gave(chain):
                 ]
             },
             "ADDITIONAL_INFORMATION_FIELD_NOT_FOUND",
-            "additionalInformationFieldAssignments",
+            "additionalInformationFieldAssignments[0].additionalInformationFieldId",
         ),
     ],
 )

@@ -1,13 +1,20 @@
-"""Admin API for customers: records of any status, idle periods, and the Customer view."""
+"""Admin API for customers: records of any status, idle periods, additional-information values,
+the Customer view; and the tenant's additional-information fields."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from openbenefits.customers import access_codes, activities, schemas, service
+from openbenefits.customers import (
+    access_codes,
+    activities,
+    additional_information,
+    schemas,
+    service,
+)
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer
-from openbenefits.customers.views import render_customer
+from openbenefits.customers.views import render_assignment, render_customer, render_field
 from openbenefits.kit.errors import Unauthorized
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
@@ -21,7 +28,14 @@ router = APIRouter(
     route_class=TransactionalRoute,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
+fields_router = APIRouter(
+    prefix="/admin/v1/tenants/{tenantId}/additional-information-fields",
+    tags=["admin: additional information fields"],
+    route_class=TransactionalRoute,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
 CustomerId = Annotated[int, Path(alias="customerId")]
+FieldId = Annotated[int, Path(alias="fieldId")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -157,3 +171,79 @@ async def verify_access_code(
         access_refusal=view.access_refusal,
         expires_at=holder.expires_at,
     )
+
+
+@router.put(
+    "/customers/{customerId}/additional-information-field-assignments",
+    response_model=list[schemas.AdditionalInformationFieldAssignment],
+)
+async def set_additional_information_field_assignments(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    customer_id: CustomerId,
+    body: list[schemas.AdditionalInformationFieldAssignmentIn],
+) -> list[schemas.AdditionalInformationFieldAssignment]:
+    """Replace all of the customer's values, as the studio Open API's PUT does."""
+    customer = await service.get_tenant_customer(session, tenant.id, customer_id)
+    values = await additional_information.checked_values(session, tenant.id, body)
+    rows = await additional_information.replace_assignments(session, admin, customer, values)
+    return [render_assignment(row) for row in rows]
+
+
+# Additional-information fields
+
+
+@fields_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=schemas.AdditionalInformationField
+)
+async def create_field(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    body: schemas.AdditionalInformationFieldCreate,
+) -> schemas.AdditionalInformationField:
+    field = await additional_information.create_field(session, admin, tenant.id, body)
+    return render_field(field)
+
+
+@fields_router.get("", response_model=Page[schemas.AdditionalInformationField])
+async def list_fields(
+    tenant: AdminTenant, session: SessionDep, paging: Paging
+) -> Page[schemas.AdditionalInformationField]:
+    rows, total = await additional_information.page_fields(session, tenant.id, paging)
+    return Page[schemas.AdditionalInformationField](
+        items=[render_field(row) for row in rows],
+        page=paging.page,
+        perPage=paging.per_page,
+        totalItems=total,
+    )
+
+
+@fields_router.get("/{fieldId}", response_model=schemas.AdditionalInformationField)
+async def get_field(
+    tenant: AdminTenant, session: SessionDep, field_id: FieldId
+) -> schemas.AdditionalInformationField:
+    return render_field(await additional_information.get_field(session, tenant.id, field_id))
+
+
+@fields_router.patch("/{fieldId}", response_model=schemas.AdditionalInformationField)
+async def update_field(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    field_id: FieldId,
+    body: schemas.AdditionalInformationFieldUpdate,
+) -> schemas.AdditionalInformationField:
+    field = await additional_information.get_field(session, tenant.id, field_id, for_update=True)
+    return render_field(await additional_information.update_field(session, admin, field, body))
+
+
+@fields_router.delete("/{fieldId}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_field(
+    admin: Admin, tenant: AdminTenant, session: SessionDep, field_id: FieldId
+) -> Response:
+    """Deletes the field with its list items and every customer's value for it."""
+    field = await additional_information.get_field(session, tenant.id, field_id, for_update=True)
+    await additional_information.delete_field(session, admin, field)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,17 +7,20 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openbenefits.kit.db import Base, BigIntId, string_enum
 
 # Name search keys compare byte-wise, so that a prefix is a plain index range on both databases.
 SearchKey = String(100).with_variant(String(100, collation="C"), "postgresql")
+# The longest additional-information value (a TEXT field's; the other types are short).
+ASSIGNMENT_VALUE_LENGTH = 1000
 
 
 class CustomerStatus(StrEnum):
@@ -30,6 +33,14 @@ class Gender(StrEnum):
     MALE = "MALE"
     FEMALE = "FEMALE"
     UNISEX = "UNISEX"
+
+
+class AdditionalInformationFieldType(StrEnum):
+    BOOLEAN = "BOOLEAN"
+    DATE = "DATE"
+    LIST = "LIST"
+    NUMERIC = "NUMERIC"
+    TEXT = "TEXT"
 
 
 class AccessMediumType(StrEnum):
@@ -178,3 +189,49 @@ class Weighing(Base):
     results: Mapped[dict[str, Any]] = mapped_column(JSON)
     height: Mapped[float | None]
     raw_results: Mapped[str] = mapped_column(Text)
+
+
+class AdditionalInformationField(Base):
+    """An operator-defined question about customers (e.g. "Membership type"), shared by all of a
+    tenant's studios. Its type is fixed: stored values were checked against it."""
+
+    __tablename__ = "additional_info_fields"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    abbreviation: Mapped[str | None] = mapped_column(String(20))
+    type: Mapped[AdditionalInformationFieldType] = mapped_column(
+        string_enum(AdditionalInformationFieldType)
+    )
+    list_items: Mapped[list["AdditionalInformationListItem"]] = relationship(
+        order_by="AdditionalInformationListItem.position",
+        cascade="all, delete-orphan",
+        lazy="raise",
+    )
+
+
+class AdditionalInformationListItem(Base):
+    """One option of a LIST field; a customer's value for the field is an item's id."""
+
+    __tablename__ = "additional_info_list_items"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    field_id: Mapped[int] = mapped_column(ForeignKey("additional_info_fields.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class AdditionalInformationFieldAssignment(Base):
+    """A customer's value for one field, in the canonical text form of the field's type."""
+
+    __tablename__ = "additional_info_assignments"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    field_id: Mapped[int] = mapped_column(
+        ForeignKey("additional_info_fields.id"), primary_key=True, index=True
+    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    value: Mapped[str] = mapped_column(String(ASSIGNMENT_VALUE_LENGTH))

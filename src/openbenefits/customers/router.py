@@ -5,11 +5,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from openbenefits.customers import access_codes, activities, schemas, service
+from openbenefits.customers import (
+    access_codes,
+    activities,
+    additional_information,
+    schemas,
+    service,
+)
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer, CustomerStatus
 from openbenefits.customers.service import StudioScope
-from openbenefits.customers.views import render_customer
+from openbenefits.customers.views import render_assignment, render_customer, render_field
 from openbenefits.kit.errors import InvalidRequest
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, StudioRoute
@@ -43,6 +49,12 @@ WeighingWriter = Annotated[
     Depends(studio_principal(Scope.CUSTOMER_WRITE, Scope.CUSTOMER_WEIGHING_WRITE, any_of=True)),
 ]
 CheckinReader = Annotated[StudioPrincipal, Depends(studio_principal(Scope.CHECKIN_READ))]
+InformationReader = Annotated[
+    StudioPrincipal, Depends(studio_principal(Scope.ADDITIONAL_INFORMATION_READ))
+]
+InformationWriter = Annotated[
+    StudioPrincipal, Depends(studio_principal(Scope.ADDITIONAL_INFORMATION_WRITE))
+]
 CustomerId = Annotated[int, Path(alias="customerId")]
 MediumId = Annotated[int, Path(alias="accessMediumId")]
 CardFormat = Annotated[CardNumberFormat, Query(alias="cardNumberFormat")]
@@ -174,6 +186,20 @@ async def get_customer_measurement(
     )
 
 
+# Before "/{customerId}": a literal path must match ahead of the parameter.
+@router.get(
+    "/additional-information-fields",
+    operation_id="getAdditionalInformationFields",
+    response_model=list[schemas.AdditionalInformationField],
+)
+async def get_additional_information_fields(
+    session: SessionDep, principal: InformationReader
+) -> list[schemas.AdditionalInformationField]:
+    """The fields customers of this tenant can be given values for."""
+    fields = await additional_information.all_fields(session, principal.tenant_id)
+    return [render_field(field) for field in fields]
+
+
 @router.get("/{customerId}", operation_id="getCustomerById", response_model=schemas.Customer)
 async def get_customer_by_id(
     session: SessionDep,
@@ -246,6 +272,24 @@ async def delete_access_mediums(
     customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     await service.delete_access_medium(session, principal, customer, medium_id)
     return Response(status_code=200)
+
+
+@router.put(
+    "/{customerId}/additional-information-field-assignments",
+    operation_id="setAdditionalInformationFieldAssignments",
+    response_model=list[schemas.AdditionalInformationFieldAssignment],
+)
+async def set_additional_information_field_assignments(
+    session: SessionDep,
+    principal: InformationWriter,
+    customer_id: CustomerId,
+    body: list[schemas.AdditionalInformationFieldAssignmentIn],
+) -> list[schemas.AdditionalInformationFieldAssignment]:
+    """Replace all of the customer's values: a field left out loses its value."""
+    customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
+    values = await additional_information.checked_values(session, customer.tenant_id, body)
+    rows = await additional_information.replace_assignments(session, principal, customer, values)
+    return [render_assignment(row) for row in rows]
 
 
 @router.put(

@@ -11,8 +11,13 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from openbenefits.customers.card_numbers import CardNumberFormat
-from openbenefits.customers.models import AccessMediumType, CustomerStatus, Gender
-from openbenefits.kit.schemas import RequestModel, ResponseModel
+from openbenefits.customers.models import (
+    AccessMediumType,
+    AdditionalInformationFieldType,
+    CustomerStatus,
+    Gender,
+)
+from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
 
 Text = Annotated[
     str,
@@ -121,6 +126,21 @@ class AdditionalInformationFieldAssignment(ResponseModel):
     value: str
 
 
+class AdditionalInformationListItem(ResponseModel):
+    id: int
+    name: str
+
+
+class AdditionalInformationField(ResponseModel):
+    id: int
+    name: str
+    type: AdditionalInformationFieldType
+    abbreviation: str | None = None
+    list_items: list[AdditionalInformationListItem] | None = Field(
+        default=None, description="The options of a LIST field; absent for the other types."
+    )
+
+
 class Customer(ResponseModel):
     id: int
     customer_number: str | None = None
@@ -198,7 +218,10 @@ class DocumentIdentification(RequestModel):
 
 class AdditionalInformationFieldAssignmentIn(RequestModel):
     additional_information_field_id: int
-    value: Annotated[str, StringConstraints(max_length=2000)]
+    value: str = Field(
+        description="BOOLEAN: true or false; DATE: yyyy-mm-dd; NUMERIC: an integer; TEXT: "
+        "printable text; LIST: the id of one of the field's list items."
+    )
 
 
 # Sign-up fields that the Customer shape has no place for; kept as signup_details.
@@ -433,3 +456,45 @@ class OpenApiV1CustomerStudioSwitchRequestDto(RequestModel):
     target_studio_id: int
     switch_date: date
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+Abbreviation = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+# More options than a person can choose from is a mistake, not a list.
+LIST_ITEMS_MAX = 500
+
+
+class ListItemCreate(RequestModel):
+    name: Text
+
+
+class ListItemUpdate(RequestModel):
+    id: int | None = Field(
+        default=None, description="An existing item's id; absent for a new item."
+    )
+    name: Text
+
+
+class AdditionalInformationFieldCreate(RequestModel):
+    name: Text
+    type: AdditionalInformationFieldType
+    abbreviation: Abbreviation | None = None
+    list_items: list[ListItemCreate] | None = Field(
+        default=None, max_length=LIST_ITEMS_MAX, description="Required for LIST, refused otherwise."
+    )
+
+
+class AdditionalInformationFieldUpdate(PatchModel):
+    """The type cannot change: the values customers hold were checked against it."""
+
+    name: Text | None = None
+    abbreviation: Abbreviation | None = Field(
+        default=None, description="An empty string clears it."
+    )
+    list_items: list[ListItemUpdate] | None = Field(
+        default=None,
+        max_length=LIST_ITEMS_MAX,
+        description="The field's items, in order: items with an id are kept (and renamed), items "
+        "without one are added, and omitted items are removed with the values that chose them.",
+    )

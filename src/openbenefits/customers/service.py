@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openbenefits.customers import schemas
+from openbenefits.customers import additional_information, schemas
 from openbenefits.customers.card_numbers import CardNumberFormat, to_decimal
 from openbenefits.customers.models import (
     AccessMedium,
@@ -205,6 +205,7 @@ async def customer_views(session: AsyncSession, customers: list[Customer]) -> li
         select(IdlePeriod).where(IdlePeriod.customer_id.in_(ids)).order_by(IdlePeriod.start_date)
     ):
         idle[period.customer_id].append(period)
+    assignments = await additional_information.assignments_of(session, ids)
     restrictions = {
         r.customer_id: r
         for r in await session.scalars(
@@ -220,7 +221,14 @@ async def customer_views(session: AsyncSession, customers: list[Customer]) -> li
         )
     }
     return [
-        CustomerView(c, mediums[c.id], restrictions.get(c.id), idle[c.id], zones[c.studio_id])
+        CustomerView(
+            c,
+            mediums[c.id],
+            restrictions.get(c.id),
+            idle[c.id],
+            assignments[c.id],
+            zones[c.studio_id],
+        )
         for c in customers
     ]
 
@@ -267,12 +275,12 @@ async def create_prospect(
     scope: StudioScope,
     data: schemas.MembershipSignupCustomer,
 ) -> Customer:
-    if data.additional_information_field_assignments:
-        raise InvalidRequest(
-            "This tenant has no additional information fields.",
-            code="ADDITIONAL_INFORMATION_FIELD_NOT_FOUND",
-            reference="additionalInformationFieldAssignments",
-        )
+    values = await additional_information.checked_values(
+        session,
+        scope.tenant_id,
+        data.additional_information_field_assignments or [],
+        at="additionalInformationFieldAssignments",
+    )
     customer = Customer(
         tenant_id=scope.tenant_id,
         studio_id=scope.studio_id,
@@ -302,6 +310,8 @@ async def create_prospect(
     session.add(customer)
     await session.flush()
     _audit(session, actor, "created", customer, status=customer.status)
+    if values:
+        await additional_information.replace_assignments(session, actor, customer, values)
     return customer
 
 

@@ -1,4 +1,5 @@
-"""A customer as the studio Open API shows it: the loaded parts and their rendering."""
+"""A customer as the studio Open API shows it: the loaded parts and their rendering; and the
+additional-information fields a customer's assignments refer to."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,6 +11,9 @@ from openbenefits.customers.models import (
     AccessMedium,
     AccessMediumType,
     AccessRestriction,
+    AdditionalInformationField,
+    AdditionalInformationFieldAssignment,
+    AdditionalInformationFieldType,
     Customer,
     IdlePeriod,
 )
@@ -24,6 +28,7 @@ class CustomerView:
     access_mediums: list[AccessMedium]
     restriction: AccessRestriction | None
     idle_periods: list[IdlePeriod]
+    assignments: list[AdditionalInformationFieldAssignment]
     zone: ZoneInfo
 
 
@@ -93,7 +98,30 @@ def render_customer(
         )
         if customer.language_code
         else None,
-        additional_information_field_assignments=[],
+        additional_information_field_assignments=[render_assignment(a) for a in view.assignments],
         third_party_id=customer.third_party_id,
         access_mediums=mediums,
+    )
+
+
+def render_assignment(
+    assignment: AdditionalInformationFieldAssignment,
+) -> schemas.AdditionalInformationFieldAssignment:
+    return schemas.AdditionalInformationFieldAssignment(
+        additional_information_field_id=assignment.field_id, value=assignment.value
+    )
+
+
+def render_field(field: AdditionalInformationField) -> schemas.AdditionalInformationField:
+    """The reference's AdditionalInformationField; only a LIST field shows list items."""
+    return schemas.AdditionalInformationField(
+        id=field.id,
+        name=field.name,
+        type=field.type,
+        abbreviation=field.abbreviation,
+        list_items=[
+            schemas.AdditionalInformationListItem.model_validate(i) for i in field.list_items
+        ]
+        if field.type is AdditionalInformationFieldType.LIST
+        else None,
     )

@@ -1,7 +1,7 @@
 """rates and main contracts
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-22 12:04:14.246161
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import openbenefits.kit.db
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
