@@ -142,9 +142,7 @@ def card_number(value: str, fmt: CardNumberFormat) -> str:
         ) from error
 
 
-def _by_medium(
-    statement: Select[Customer], kind: AccessMediumType, value: str
-) -> Select[Customer]:
+def _by_medium(statement: Select[Customer], kind: AccessMediumType, value: str) -> Select[Customer]:
     return statement.join(
         AccessMedium,
         and_(
