@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from openbenefits.app import create_app
 from openbenefits.config import Settings, normalise_database_url
+from openbenefits.kit.blobstore import LocalBlobStore
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.migrations import upgrade_to_head
@@ -91,8 +92,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
-    return create_app(settings, db=db, clock=clock)
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, clock: FixedClock, blobs: LocalBlobStore) -> FastAPI:
+    return create_app(settings, db=db, clock=clock, blobs=blobs)
 
 
 @pytest.fixture

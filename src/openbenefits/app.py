@@ -12,6 +12,7 @@ from openbenefits.config import Settings
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
 from openbenefits.kit import idempotency
+from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_handlers import install_error_handlers
@@ -32,7 +33,11 @@ State-changing POSTs accept an `Idempotency-Key` header.
 
 
 def create_app(
-    settings: Settings | None = None, *, db: Database | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    blobs: BlobStore | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
@@ -58,6 +63,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.clock = app_clock
+    app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
