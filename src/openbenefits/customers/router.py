@@ -9,7 +9,7 @@ from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer, CustomerStatus
 from openbenefits.customers.service import StudioScope
 from openbenefits.customers.views import render_customer
-from openbenefits.kit.errors import InvalidRequest
+from openbenefits.kit.pagination import slice_offset
 from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
 from openbenefits.kit.schemas import studio_error_responses
 from openbenefits.tenancy.auth import studio_principal
@@ -62,13 +62,7 @@ async def get_customers(
     ] = "MEMBER",
 ) -> schemas.CustomerSlicedResult:
     """A slice of the calling studio's customers; pass the answer's ``offset`` to get the next."""
-    if offset is not None and not offset.isdigit():
-        raise InvalidRequest(
-            "offset is the last customer id of the previous slice.",
-            code="INVALID_OFFSET",
-            reference="offset",
-        )
-    after = int(offset) if offset else last_offset_id
+    after = slice_offset(offset) if offset else last_offset_id
     rows = await service.list_customers(
         session, scope_of(principal), CustomerStatus(customer_status), after, slice_size
     )
