@@ -87,7 +87,11 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path, database_url=database_url, secret_key=SECRET, max_body_bytes=64 * 1024
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key=SECRET,
+        max_body_bytes=64 * 1024,
+        max_document_bytes=256 * 1024,
     )
 
 

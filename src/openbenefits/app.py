@@ -11,7 +11,7 @@ from openbenefits import ops
 from openbenefits.config import Settings
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
-from openbenefits.kit import idempotency
+from openbenefits.kit import downloads, idempotency
 from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
@@ -65,9 +65,15 @@ def create_app(
     app.state.clock = app_clock
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger=[(customers_router.UPLOAD_PATHS, upload_limit)],
+    )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops.router)
+    app.include_router(downloads.router)
     app.include_router(tenancy_router.oauth_router)
     app.include_router(tenancy_admin.router)
     app.include_router(customers_admin.router)

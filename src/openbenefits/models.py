@@ -1,6 +1,12 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
-from openbenefits.customers.models import AccessMedium, AccessRestriction, Customer, IdlePeriod
+from openbenefits.customers.models import (
+    AccessMedium,
+    AccessRestriction,
+    Customer,
+    CustomerDocument,
+    IdlePeriod,
+)
 from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
 from openbenefits.kit.idempotency import IdempotencyRecord
@@ -20,6 +26,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Customer",
+    "CustomerDocument",
     "IdempotencyRecord",
     "IdlePeriod",
     "OAuthClient",

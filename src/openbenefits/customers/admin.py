@@ -8,6 +8,7 @@ from openbenefits.customers import schemas, service
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer
 from openbenefits.customers.views import render_customer
+from openbenefits.kit.downloads import DownloadUrlsDep
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
 from openbenefits.kit.schemas import problem_responses
@@ -23,9 +24,11 @@ CustomerId = Annotated[int, Path(alias="customerId")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-async def _view(session: SessionDep, clock: ClockDep, customer: Customer) -> schemas.Customer:
+async def _view(
+    session: SessionDep, clock: ClockDep, urls: DownloadUrlsDep, customer: Customer
+) -> schemas.Customer:
     (view,) = await service.customer_views(session, [customer])
-    return render_customer(view, CardNumberFormat.DECIMAL, clock.now())
+    return render_customer(view, CardNumberFormat.DECIMAL, clock.now(), urls)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.Customer)
@@ -34,10 +37,11 @@ async def create_customer(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
+    urls: DownloadUrlsDep,
     body: schemas.CustomerAdminCreate,
 ) -> schemas.Customer:
     customer = await service.create_customer(session, admin, tenant.id, body)
-    return await _view(session, clock, customer)
+    return await _view(session, clock, urls, customer)
 
 
 @router.get("", response_model=Page[schemas.Customer])
@@ -45,6 +49,7 @@ async def list_customers(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
+    urls: DownloadUrlsDep,
     paging: Paging,
     studio_id: Annotated[int | None, Query(alias="studioId")] = None,
 ) -> Page[schemas.Customer]:
@@ -52,7 +57,7 @@ async def list_customers(
     views = await service.customer_views(session, rows)
     now = clock.now()
     return Page[schemas.Customer](
-        items=[render_customer(v, CardNumberFormat.DECIMAL, now) for v in views],
+        items=[render_customer(v, CardNumberFormat.DECIMAL, now, urls) for v in views],
         page=paging.page,
         perPage=paging.per_page,
         totalItems=total,
@@ -61,10 +66,14 @@ async def list_customers(
 
 @router.get("/{customerId}", response_model=schemas.Customer)
 async def get_customer(
-    tenant: AdminTenant, session: SessionDep, clock: ClockDep, customer_id: CustomerId
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    urls: DownloadUrlsDep,
+    customer_id: CustomerId,
 ) -> schemas.Customer:
     customer = await service.get_tenant_customer(session, tenant.id, customer_id)
-    return await _view(session, clock, customer)
+    return await _view(session, clock, urls, customer)
 
 
 @router.post(

@@ -11,8 +11,10 @@ from openbenefits.customers.models import (
     AccessMediumType,
     AccessRestriction,
     Customer,
+    CustomerDocument,
     IdlePeriod,
 )
+from openbenefits.kit.downloads import DownloadUrls
 from openbenefits.kit.periods import local_date
 
 
@@ -36,7 +38,7 @@ def restriction_in_force(restriction: AccessRestriction | None, today: date) -> 
 
 
 def render_customer(
-    view: CustomerView, card_format: CardNumberFormat, now: datetime
+    view: CustomerView, card_format: CardNumberFormat, now: datetime, urls: DownloadUrls
 ) -> schemas.Customer:
     """The reference's Customer for ``view``; card numbers shown in ``card_format``."""
     customer = view.customer
@@ -75,6 +77,7 @@ def render_customer(
         card_numbers=[
             m.value for m in mediums if m.type is AccessMediumType.CARD_NUMBER and m.value
         ],
+        image_url=urls.url(customer.image_key) if customer.image_key else None,
         phone_private=customer.phone_private,
         phone_private_mobile=customer.phone_private_mobile,
         phone_business=customer.phone_business,
@@ -96,4 +99,13 @@ def render_customer(
         additional_information_field_assignments=[],
         third_party_id=customer.third_party_id,
         access_mediums=mediums,
+    )
+
+
+def render_document(document: CustomerDocument, urls: DownloadUrls) -> schemas.CustomerDocument:
+    return schemas.CustomerDocument(
+        url=urls.url(document.blob_key),
+        id=document.id,
+        file_name=document.file_name,
+        description=document.description,
     )
