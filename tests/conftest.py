@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from openbenefits.app import create_app
 from openbenefits.config import Settings, normalise_database_url
+from openbenefits.kit.blobstore import LocalBlobStore
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.migrations import upgrade_to_head
@@ -88,13 +89,22 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path, database_url=database_url, secret_key=SECRET, max_body_bytes=64 * 1024
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key=SECRET,
+        max_body_bytes=64 * 1024,
+        max_document_bytes=256 * 1024,
     )
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
-    return create_app(settings, db=db, clock=clock)
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, clock: FixedClock, blobs: LocalBlobStore) -> FastAPI:
+    return create_app(settings, db=db, clock=clock, blobs=blobs)
 
 
 async def _conforms_to_reference(response: httpx.Response) -> None:

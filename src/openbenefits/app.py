@@ -13,7 +13,8 @@ from openbenefits.contracts import admin as contracts_admin
 from openbenefits.contracts import router as contracts_router
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
-from openbenefits.kit import idempotency
+from openbenefits.kit import downloads, idempotency
+from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_handlers import install_error_handlers
@@ -34,7 +35,11 @@ State-changing POSTs accept an `Idempotency-Key` header.
 
 
 def create_app(
-    settings: Settings | None = None, *, db: Database | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    blobs: BlobStore | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
@@ -60,10 +65,17 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.clock = app_clock
+    app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger=[(customers_router.UPLOAD_PATHS, upload_limit)],
+    )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops.router)
+    app.include_router(downloads.router)
     app.include_router(tenancy_router.oauth_router)
     app.include_router(tenancy_admin.router)
     app.include_router(customers_admin.router)

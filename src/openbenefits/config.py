@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     max_body_bytes: int = 1024 * 1024
+    # The largest document or profile image a client may upload (routes that take files accept
+    # bodies this large plus the multipart framing).
+    max_document_bytes: int = 10 * 1024 * 1024
     access_token_ttl_seconds: int = 900
     oauth_audience: str = "openbenefits-loyalty"
     idempotency_ttl_seconds: int = 24 * 3600

@@ -54,6 +54,8 @@ async def test_slice_by_status_and_deprecated_offset(chain):
         ({"sliceSize": 501}, "VALIDATION_ERROR"),
         ({"customerStatus": "FORMER_MEMBER"}, "VALIDATION_ERROR"),
         ({"offset": "abc"}, "INVALID_OFFSET"),
+        ({"offset": "²"}, "INVALID_OFFSET"),
+        ({"offset": "9" * 30}, "INVALID_OFFSET"),
         ({"cardNumberFormat": "OCTAL"}, "VALIDATION_ERROR"),
     ],
 )

@@ -27,10 +27,9 @@ async def check_in(
     access restriction in force."""
     today = local_date(at, ZoneInfo(studio.time_zone))
     restriction = await session.get(AccessRestriction, customer.id)
-    if restriction_in_force(restriction, today):
+    if restriction is not None and restriction_in_force(restriction, today):
         raise Conflict(
-            f"Access is restricted: {restriction.reason if restriction else ''}",
-            code="CHECKIN_ACCESS_RESTRICTED",
+            f"Access is restricted: {restriction.reason}", code="CHECKIN_ACCESS_RESTRICTED"
         )
     if not await contracts_service.has_active_contract(session, customer, today):
         raise Conflict("The customer has no active contract.", code="CHECKIN_NO_ACTIVE_CONTRACT")
@@ -79,6 +78,11 @@ async def check_out(
         details={"checkInId": visit.id},
     )
     return visit
+
+
+async def access_refused(session: AsyncSession, customer: Customer, today: date) -> bool:
+    """Whether an access restriction is in force for the customer on ``today``."""
+    return restriction_in_force(await session.get(AccessRestriction, customer.id), today)
 
 
 def history_range(from_date: date | None, to_date: date | None, today: date) -> tuple[date, date]:

@@ -15,6 +15,7 @@ from openbenefits.customers import (
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer
 from openbenefits.customers.views import render_assignment, render_customer, render_field
+from openbenefits.kit.downloads import DownloadUrlsDep
 from openbenefits.kit.errors import Unauthorized
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
@@ -39,9 +40,11 @@ FieldId = Annotated[int, Path(alias="fieldId")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-async def _view(session: SessionDep, clock: ClockDep, customer: Customer) -> schemas.Customer:
+async def _view(
+    session: SessionDep, clock: ClockDep, urls: DownloadUrlsDep, customer: Customer
+) -> schemas.Customer:
     (view,) = await service.customer_views(session, [customer])
-    return render_customer(view, CardNumberFormat.DECIMAL, clock.now())
+    return render_customer(view, CardNumberFormat.DECIMAL, clock.now(), urls)
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=schemas.Customer)
@@ -50,10 +53,11 @@ async def create_customer(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
+    urls: DownloadUrlsDep,
     body: schemas.CustomerAdminCreate,
 ) -> schemas.Customer:
     customer = await service.create_customer(session, admin, tenant.id, body)
-    return await _view(session, clock, customer)
+    return await _view(session, clock, urls, customer)
 
 
 @router.get("/customers", response_model=Page[schemas.Customer])
@@ -61,6 +65,7 @@ async def list_customers(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
+    urls: DownloadUrlsDep,
     paging: Paging,
     studio_id: Annotated[int | None, Query(alias="studioId")] = None,
 ) -> Page[schemas.Customer]:
@@ -68,7 +73,7 @@ async def list_customers(
     views = await service.customer_views(session, rows)
     now = clock.now()
     return Page[schemas.Customer](
-        items=[render_customer(v, CardNumberFormat.DECIMAL, now) for v in views],
+        items=[render_customer(v, CardNumberFormat.DECIMAL, now, urls) for v in views],
         page=paging.page,
         perPage=paging.per_page,
         totalItems=total,
@@ -77,10 +82,14 @@ async def list_customers(
 
 @router.get("/customers/{customerId}", response_model=schemas.Customer)
 async def get_customer(
-    tenant: AdminTenant, session: SessionDep, clock: ClockDep, customer_id: CustomerId
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    urls: DownloadUrlsDep,
+    customer_id: CustomerId,
 ) -> schemas.Customer:
     customer = await service.get_tenant_customer(session, tenant.id, customer_id)
-    return await _view(session, clock, customer)
+    return await _view(session, clock, urls, customer)
 
 
 @router.post(
@@ -164,11 +173,11 @@ async def verify_access_code(
     if holder.tenant_id != tenant.id:
         return schemas.AccessCodeVerdict(valid=False, reason="UNKNOWN_CUSTOMER")
     customer = await service.get_tenant_customer(session, tenant.id, holder.customer_id)
-    view = await _view(session, clock, customer)
+    today = await activities.studio_today(session, customer.studio_id, clock.now())
     return schemas.AccessCodeVerdict(
         valid=True,
         customer_id=customer.id,
-        access_refusal=view.access_refusal,
+        access_refusal=await activities.access_refused(session, customer, today),
         expires_at=holder.expires_at,
     )
 

@@ -101,6 +101,8 @@ class Customer(Base):
     # What a sign-up sent beyond the Customer shape (address details, identification document,
     # communication preferences), kept for the operator.
     signup_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The blob holding the profile image (a JPEG we encoded), if there is one.
+    image_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
 
 
@@ -130,6 +132,27 @@ class AccessRestriction(Base):
     reason: Mapped[str] = mapped_column(String(500))
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+
+
+class CustomerDocument(Base):
+    """A file uploaded for a customer (a signed contract, an ID scan); its bytes are a blob."""
+
+    __tablename__ = "customer_documents"
+    __table_args__ = (
+        UniqueConstraint("blob_key"),
+        # A customer's documents in id order (keyset slices).
+        Index("ix_customer_documents_customer_id_id", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    blob_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
 
 
 class IdlePeriod(Base):

@@ -182,6 +182,27 @@ class CustomerSlicedResult(ResponseModel):
     offset: str
 
 
+class CustomerDocument(ResponseModel):
+    url: str | None = Field(default=None, description="Signed download URL, valid 15 minutes.")
+    id: int | None = None
+    file_name: str | None = None
+    description: str | None = None
+
+
+class CustomerDocuments(ResponseModel):
+    result: list[CustomerDocument]
+    has_next: bool
+    offset: str
+
+
+class CustomerDocumentUploadResult(ResponseModel):
+    id: int | None = None
+
+
+class CustomerImage(ResponseModel):
+    image_url: str | None = Field(default=None, description="Signed URL, valid 15 minutes.")
+
+
 class CustomerSearchRequest(RequestModel):
     first_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
         None

@@ -15,8 +15,10 @@ from openbenefits.customers.models import (
     AdditionalInformationFieldAssignment,
     AdditionalInformationFieldType,
     Customer,
+    CustomerDocument,
     IdlePeriod,
 )
+from openbenefits.kit.downloads import DownloadUrls
 from openbenefits.kit.periods import local_date
 
 
@@ -41,7 +43,7 @@ def restriction_in_force(restriction: AccessRestriction | None, today: date) -> 
 
 
 def render_customer(
-    view: CustomerView, card_format: CardNumberFormat, now: datetime
+    view: CustomerView, card_format: CardNumberFormat, now: datetime, urls: DownloadUrls
 ) -> schemas.Customer:
     """The reference's Customer for ``view``; card numbers shown in ``card_format``."""
     customer = view.customer
@@ -80,6 +82,7 @@ def render_customer(
         card_numbers=[
             m.value for m in mediums if m.type is AccessMediumType.CARD_NUMBER and m.value
         ],
+        image_url=urls.url(customer.image_key) if customer.image_key else None,
         phone_private=customer.phone_private,
         phone_private_mobile=customer.phone_private_mobile,
         phone_business=customer.phone_business,
@@ -124,4 +127,13 @@ def render_field(field: AdditionalInformationField) -> schemas.AdditionalInforma
         ]
         if field.type is AdditionalInformationFieldType.LIST
         else None,
+    )
+
+
+def render_document(document: CustomerDocument, urls: DownloadUrls) -> schemas.CustomerDocument:
+    return schemas.CustomerDocument(
+        url=urls.url(document.blob_key),
+        id=document.id,
+        file_name=document.file_name,
+        description=document.description,
     )

@@ -3,6 +3,7 @@
 import re
 import time
 import uuid
+from collections.abc import Sequence
 
 import structlog
 from starlette.datastructures import Headers
@@ -83,21 +84,37 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413: by ``Content-Length`` up front, and by counting
-    for chunked uploads, so a client can never make the server buffer an unbounded body."""
+    """Refuses bodies over the limit with 413: by ``Content-Length`` up front, and by counting
+    for chunked uploads, so a client can never make the server buffer an unbounded body.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The limit is ``max_bytes``, or that of the first of ``larger`` whose pattern matches the path
+    (file uploads), so only the routes that need big bodies accept them.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger
+
+    def limit(self, path: str) -> int:
+        return next(
+            (limit for pattern, limit in self.larger if pattern.match(path)), self.max_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit(scope["path"])
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             # Refused before the app runs, so render here in the surface's error shape.
-            error = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+            error = PayloadTooLarge(f"The request body exceeds {limit} bytes.")
             response = await handle_app_error(Request(scope), error)
             await response(scope, receive, send)
             return
@@ -108,10 +125,10 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # An HTTPException, because FastAPI turns any other error raised while it
                     # reads the body into a generic 400.
-                    raise HTTPException(413, f"The request body exceeds {self.max_bytes} bytes.")
+                    raise HTTPException(413, f"The request body exceeds {limit} bytes.")
             return message
 
         await self.app(scope, limited_receive, send)

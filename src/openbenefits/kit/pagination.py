@@ -1,6 +1,7 @@
 """The two list shapes: studio slices (keyset: ``offset`` is the last id seen) and loyalty/admin
 pages (``page``/``perPage``)."""
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
@@ -10,8 +11,23 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openbenefits.kit.errors import InvalidRequest
+
 T = TypeVar("T")
 R = TypeVar("R")
+# Ids are 64-bit; a longer number could not be compared with them in the database.
+_OFFSET = re.compile(r"^[0-9]{1,18}$")
+
+
+def slice_offset(offset: str) -> int:
+    """The id a slice starts after: the ``offset`` the previous slice answered."""
+    if not _OFFSET.match(offset):
+        raise InvalidRequest(
+            "offset is the last id of the previous slice.",
+            code="INVALID_OFFSET",
+            reference="offset",
+        )
+    return int(offset)
 
 
 class Slice(BaseModel, Generic[T]):

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from openbenefits.config import Settings
 from openbenefits.kit import idempotency
+from openbenefits.kit.blobstore import BlobStore
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
 from openbenefits.kit.security import credential_owner
@@ -34,6 +35,11 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+def get_blobs(request: Request) -> BlobStore:
+    blobs: BlobStore = request.app.state.blobs
+    return blobs
+
+
 # Dependencies are coroutines: FastAPI runs plain functions in a thread pool, a thread hop per
 # dependency per request.
 
@@ -51,9 +57,14 @@ async def _settings_dependency(request: Request) -> Settings:
     return get_settings(request)
 
 
+async def _blobs_dependency(request: Request) -> BlobStore:
+    return get_blobs(request)
+
+
 SessionDep = Annotated[AsyncSession, Depends(_session_dependency)]
 ClockDep = Annotated[Clock, Depends(_clock_dependency)]
 SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
+BlobsDep = Annotated[BlobStore, Depends(_blobs_dependency)]
 
 
 class TransactionalRoute(APIRoute):
