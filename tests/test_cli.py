@@ -29,6 +29,8 @@ def test_demo_prints_working_credentials_and_is_repeatable(cli_env):
     second = json.loads(_run("demo"))
     assert first["apiKeys"] == second["apiKeys"]
     assert first["tenantId"] == second["tenantId"]
+    assert first["customers"] == second["customers"]
+    assert set(first["customers"]) == {"A-1001", "A-1002", "A-1003", "B-2001"}
     assert set(first["studios"]) == {"Studio A", "Studio B"}
     assert set(first["apiKeys"]) == {"studio-a", "studio-b", "sauna-a", "sauna-b", "body-scan-a"}
     assert first["oauthClient"]["clientId"] == OAUTH_CLIENT_ID
@@ -55,6 +57,19 @@ async def test_demo_credentials_work_against_the_api(cli_env, client):
         f"/admin/v1/tenants/{credentials['tenantId']}/partner-integrations", headers=admin
     )
     assert integrations.json()["totalItems"] == 3
+    studio_a = {"X-API-KEY": credentials["apiKeys"]["studio-a"]}
+    anna = (
+        await client.get("/v1/customers/by", params={"cardNumber": "168496141"}, headers=studio_a)
+    ).json()
+    assert (anna["firstName"], anna["customerNumber"]) == ("Anna", "A-1001")
+    contracts = (await client.get(f"/v1/customers/{anna['id']}/contracts", headers=studio_a)).json()
+    assert [c["contractStatus"] for c in contracts] == ["ACTIVE"]
+    visits = await client.get(f"/v1/customers/{anna['id']}/activities/checkins", headers=studio_a)
+    assert len(visits.json()["result"]) == 1
+    studio_b = {"X-API-KEY": credentials["apiKeys"]["studio-b"]}
+    david = credentials["customers"]["B-2001"]
+    assert (await client.get(f"/v1/customers/{david}", headers=studio_b)).status_code == 200
+    assert (await client.get(f"/v1/customers/{david}", headers=studio_a)).status_code == 404
 
 
 async def test_keys_create_and_admin_token(cli_env, client):

@@ -9,16 +9,27 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openbenefits.contracts import schemas as contracts_schemas
+from openbenefits.contracts import service as contracts_service
+from openbenefits.contracts.models import PaymentFrequencyType
+from openbenefits.contracts.terms import TermUnit
+from openbenefits.customers import activities
+from openbenefits.customers import schemas as customers_schemas
+from openbenefits.customers import service as customers_service
+from openbenefits.customers.models import AccessMediumType, Customer, CustomerStatus
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
+from openbenefits.kit.periods import add_months, local_date
 from openbenefits.kit.security import hash_secret
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.models import (
@@ -80,6 +91,93 @@ async def _ensure(
     """The row ``existing`` finds, or a new one: loading the demo twice changes nothing."""
     row = await session.scalar(existing)
     return row if row is not None else await create()
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    number: str
+    first_name: str
+    last_name: str
+    studio: str
+    card: str | None  # a card number; None for a prospect without contract
+
+
+DEMO_CUSTOMERS = [
+    DemoCustomer("A-1001", "Anna", "Berg", "Studio A", "168496141"),
+    DemoCustomer("A-1002", "Ben", "Krause", "Studio A", "168496142"),
+    DemoCustomer("A-1003", "Clara", "Weiss", "Studio A", None),
+    DemoCustomer("B-2001", "David", "Lang", "Studio B", "268496141"),
+]
+DEMO_RATE = contracts_schemas.RateCreate(
+    name="Premium 12",
+    term=contracts_schemas.PeriodIn(value=12, unit=TermUnit.MONTH),
+    extension_term=contracts_schemas.PeriodIn(value=1, unit=TermUnit.MONTH),
+    cancellation_period=contracts_schemas.NoticeIn(value=1, unit=TermUnit.MONTH),
+    payment_frequencies=[
+        contracts_schemas.PaymentFrequencyIn(
+            type=PaymentFrequencyType.RECURRING,
+            term=contracts_schemas.PeriodIn(value=1, unit=TermUnit.MONTH),
+            price=Decimal("39.90"),
+            currency="EUR",
+        )
+    ],
+)
+
+
+async def _load_members(
+    session: AsyncSession, tenant_id: int, studios: dict[str, Studio], now: datetime
+) -> dict[str, int]:
+    """A few customers: members with a contract, a card and yesterday's check-in; a prospect."""
+    existing = {
+        number: customer_id
+        for number, customer_id in await session.execute(
+            select(Customer.customer_number, Customer.id).where(Customer.tenant_id == tenant_id)
+        )
+    }
+    if all(c.number in existing for c in DEMO_CUSTOMERS):
+        return {c.number: existing[c.number] for c in DEMO_CUSTOMERS}
+    rate, (frequency,) = await contracts_service.create_rate(session, ACTOR, tenant_id, DEMO_RATE)
+    start = add_months(local_date(now, ZoneInfo(ZONE)).replace(day=1), -2)
+    created = {}
+    for demo in DEMO_CUSTOMERS:
+        if demo.number in existing:
+            created[demo.number] = existing[demo.number]
+            continue
+        studio = studios[demo.studio]
+        customer = await customers_service.create_customer(
+            session,
+            ACTOR,
+            tenant_id,
+            customers_schemas.CustomerAdminCreate(
+                studio_id=studio.id,
+                status=CustomerStatus.MEMBER if demo.card else CustomerStatus.PROSPECT,
+                customer_number=demo.number,
+                first_name=demo.first_name,
+                last_name=demo.last_name,
+                email=f"{demo.first_name.lower()}@example.org",
+                language=customers_schemas.LanguageIn(language_code="de"),
+            ),
+        )
+        created[demo.number] = customer.id
+        if demo.card is None:
+            continue
+        await customers_service.add_access_medium(
+            session, ACTOR, customer, AccessMediumType.CARD_NUMBER, demo.card
+        )
+        await contracts_service.create_contract(
+            session,
+            ACTOR,
+            tenant_id,
+            contracts_schemas.ContractCreate(
+                customer_id=customer.id,
+                rate_id=rate.id,
+                payment_frequency_id=frequency.id,
+                start_date=start,
+            ),
+            now,
+        )
+        await activities.check_in(session, ACTOR, customer, studio, now - timedelta(days=1))
+    return created
 
 
 async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]:
@@ -182,10 +280,12 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
             select(OAuthClient).where(OAuthClient.client_id == OAUTH_CLIENT_ID),
             create_client,
         )
+        customers = await _load_members(session, tenant.id, studios, clock.now())
         await session.commit()
     return {
         "tenantId": tenant.id,
         "studios": {name: studio.id for name, studio in studios.items()},
+        "customers": customers,
         "partnerIntegrations": {
             f"{partner} @ {studio}": row.id for (partner, studio), row in integrations.items()
         },
