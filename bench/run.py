@@ -157,14 +157,12 @@ def run(args: argparse.Namespace, database_url: str, data_dir: str) -> None:
         f"db={args.db} workers={args.workers} keys={args.keys} "
         f"concurrency={args.concurrency} duration={args.duration}s"
     )
-    print(
-        f"{'scenario':42} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'rps/base':>9} {'p50/base':>9} {'errors':>7}"
-    )
+    header = ("scenario", "rps", "p50 ms", "p99 ms", "rps/base", "p50/base", "errors")
+    print(f"{header[0]:42} " + " ".join(f"{h:>9}" for h in header[1:]))
     for name, r in results.items():
-        print(
-            f"{name:42} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-            f"{r['rps'] / baseline['rps']:9.2f} {r['p50_ms'] / baseline['p50_ms']:9.2f} {r['errors']:7.0f}"
-        )
+        ratios = (r["rps"] / baseline["rps"], r["p50_ms"] / baseline["p50_ms"])
+        figures = (r["rps"], r["p50_ms"], r["p99_ms"], *ratios, r["errors"])
+        print(f"{name:42} " + " ".join(f"{f:9.2f}" for f in figures))
 
 
 async def pg_admin(url: str, statement: str) -> None:
