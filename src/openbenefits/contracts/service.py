@@ -230,7 +230,7 @@ async def customer_contracts(
         .where(MainContract.customer_id == customer.id)
         .order_by(MainContract.id)
     )
-    return [(contract, frequency) for contract, frequency in rows.tuples()]
+    return [(contract, frequency) for contract, frequency in rows]
 
 
 async def has_active_contract(session: AsyncSession, customer: Customer, today: date) -> bool:

@@ -125,7 +125,7 @@ async def check_in_history(
         .order_by(CheckIn.id)
         .limit(size + 1)
     )
-    return [(visit, name) for visit, name in rows.tuples()]
+    return [(visit, name) for visit, name in rows]
 
 
 async def record_weighing(
