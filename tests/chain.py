@@ -17,6 +17,7 @@ class Chain:
     studio_b: int
     key_a: dict[str, str]
     key_b: dict[str, str]
+    integration_a: int = 0  # the partner integration in Studio A
 
     async def customer(self, studio: int | None = None, **fields: Any) -> dict[str, Any]:
         body = {
@@ -30,11 +31,14 @@ class Chain:
         )
         return expect(response, 201)
 
-    async def key(self, studio: int, scopes: list[str]) -> dict[str, str]:
+    async def key(
+        self, studio: int, scopes: list[str], integration: int | None = None
+    ) -> dict[str, str]:
+        body = {"studioId": studio, "name": "k", "scopes": scopes}
         created = expect(
             await self.client.post(
                 f"/admin/v1/tenants/{self.tenant_id}/api-keys",
-                json={"studioId": studio, "name": "k", "scopes": scopes},
+                json={**body, "partnerIntegrationId": integration},
                 headers=self.admin,
             ),
             201,
@@ -58,7 +62,9 @@ async def make_chain(client, settings, clock) -> Chain:
         ),
         201,
     )["id"]
-    chain = Chain(client, admin, setup.tenant_id, setup.studio_id, studio_b, {}, {})
+    chain = Chain(
+        client, admin, setup.tenant_id, setup.studio_id, studio_b, {}, {}, setup.integration_id
+    )
     everything = [scope.value for scope in StudioScope]
     chain.key_a = await chain.key(chain.studio_a, everything)
     chain.key_b = await chain.key(chain.studio_b, everything)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from openbenefits import ops
 from openbenefits.config import Settings
 from openbenefits.contracts import admin as contracts_admin
+from openbenefits.contracts import memberships
 from openbenefits.contracts import router as contracts_router
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(customers_admin.fields_router)
     app.include_router(customers_router.router)
     app.include_router(contracts_router.router)
+    app.include_router(memberships.router)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
     return app

@@ -1,6 +1,15 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
-from openbenefits.contracts.models import MainContract, Rate, RatePaymentFrequency
+from openbenefits.contracts.models import (
+    AdditionalModule,
+    CancelationReason,
+    MainContract,
+    ModuleContract,
+    ModulePaymentFrequency,
+    ModuleRate,
+    Rate,
+    RatePaymentFrequency,
+)
 from openbenefits.customers.models import (
     AccessMedium,
     AccessRestriction,
@@ -32,15 +41,20 @@ __all__ = [
     "AdditionalInformationField",
     "AdditionalInformationFieldAssignment",
     "AdditionalInformationListItem",
+    "AdditionalModule",
     "ApiKey",
     "AuditEntry",
     "Base",
+    "CancelationReason",
     "CheckIn",
     "Customer",
     "CustomerDocument",
     "IdempotencyRecord",
     "IdlePeriod",
     "MainContract",
+    "ModuleContract",
+    "ModulePaymentFrequency",
+    "ModuleRate",
     "OAuthClient",
     "Partner",
     "PartnerIntegration",

@@ -4,9 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 
-from openbenefits.contracts import schemas, service
-from openbenefits.contracts.models import Rate, RatePaymentFrequency
-from openbenefits.contracts.views import payment_frequency, render_contract
+from openbenefits.contracts import modules, schemas, service
+from openbenefits.contracts.models import CancelationReason, Rate, RatePaymentFrequency
+from openbenefits.contracts.views import (
+    payment_frequency,
+    render_contract,
+    render_module,
+    render_module_contract,
+)
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
@@ -109,3 +114,121 @@ async def cancel_contract(
     contract = await service.get_contract(session, tenant.id, contract_id)
     await service.cancel_contract(session, admin, contract, body, clock.now())
     return await _contract_out(session, clock, contract_id, tenant.id)
+
+
+# Additional modules, cancelation reasons, amendments
+
+
+def _module_out(offer: modules.ModuleOffer) -> schemas.ModuleOut:
+    module = offer.module
+    return schemas.ModuleOut(
+        id=module.id,
+        name=module.name,
+        description=module.description,
+        image_url=module.image_url,
+        active=module.active,
+        online_bookable=module.online_bookable,
+        visible=offer.visible,
+        rate_ids=sorted(offer.rate_ids),
+        module=render_module(module, offer.frequencies) if offer.visible else None,
+    )
+
+
+async def _offer(session: SessionDep, tenant_id: int, module_id: int) -> modules.ModuleOffer:
+    await modules.get_module(session, tenant_id, module_id)
+    (offer,) = await modules.module_offers(session, tenant_id, [module_id])
+    return offer
+
+
+ModuleId = Annotated[int, Path(alias="moduleId")]
+
+
+@router.post(
+    "/additional-modules", status_code=status.HTTP_201_CREATED, response_model=schemas.ModuleOut
+)
+async def create_module(
+    admin: Admin, tenant: AdminTenant, session: SessionDep, body: schemas.ModuleCreate
+) -> schemas.ModuleOut:
+    module = await modules.create_module(session, admin, tenant.id, body)
+    return _module_out(await _offer(session, tenant.id, module.id))
+
+
+@router.get("/additional-modules", response_model=list[schemas.ModuleOut])
+async def list_modules(tenant: AdminTenant, session: SessionDep) -> list[schemas.ModuleOut]:
+    return [_module_out(offer) for offer in await modules.module_offers(session, tenant.id)]
+
+
+@router.get("/additional-modules/{moduleId}", response_model=schemas.ModuleOut)
+async def get_module(
+    tenant: AdminTenant, session: SessionDep, module_id: ModuleId
+) -> schemas.ModuleOut:
+    return _module_out(await _offer(session, tenant.id, module_id))
+
+
+@router.patch("/additional-modules/{moduleId}", response_model=schemas.ModuleOut)
+async def update_module(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    module_id: ModuleId,
+    body: schemas.ModuleUpdate,
+) -> schemas.ModuleOut:
+    module = await modules.get_module(session, tenant.id, module_id)
+    await modules.update_module(session, admin, module, body)
+    return _module_out(await _offer(session, tenant.id, module_id))
+
+
+@router.post(
+    "/cancelation-reasons",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.ContractCancelationReason,
+)
+async def create_cancelation_reason(
+    admin: Admin, tenant: AdminTenant, session: SessionDep, body: schemas.CancelationReasonCreate
+) -> schemas.ContractCancelationReason:
+    reason = await modules.create_reason(session, admin, tenant.id, body.name)
+    return schemas.ContractCancelationReason(
+        cancelation_reason_id=reason.id, cancelation_reason_name=reason.name
+    )
+
+
+@router.get(
+    "/module-contracts/{moduleContractId}",
+    response_model=schemas.AdditionalModuleContractExtended,
+)
+async def get_module_contract(
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    module_contract_id: Annotated[int, Path(alias="moduleContractId")],
+) -> schemas.AdditionalModuleContractExtended:
+    contract = await modules.get_tenant_module_contract(session, tenant.id, module_contract_id)
+    main = await service.get_contract(session, tenant.id, contract.main_contract_id)
+    zone = await tenancy_service.studio_zone(session, main.studio_id)
+    reason = (
+        await session.get(CancelationReason, contract.cancelation_reason_id)
+        if contract.cancelation_reason_id
+        else None
+    )
+    return render_module_contract(
+        contract, reason.name if reason else None, local_date(clock.now(), zone)
+    )
+
+
+@router.post(
+    "/module-contracts/{moduleContractId}/amendment",
+    response_model=schemas.AdditionalModuleContractExtended,
+)
+async def decide_amendment(
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    module_contract_id: Annotated[int, Path(alias="moduleContractId")],
+    body: schemas.AmendmentDecision,
+) -> schemas.AdditionalModuleContractExtended:
+    """Approve or reject a pending cancelation (PENDING_VERIFICATION) or withdrawal
+    (PENDING_WITHDRAWAL_VERIFICATION)."""
+    contract = await modules.get_tenant_module_contract(session, tenant.id, module_contract_id)
+    await modules.decide_amendment(session, admin, contract, body.approve)
+    return await get_module_contract(tenant, session, clock, module_contract_id)

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from openbenefits.contracts import schemas, service
+from openbenefits.contracts import modules, schemas, service
 from openbenefits.contracts.schemas import ContractStatus
-from openbenefits.contracts.views import render_contract
+from openbenefits.contracts.views import render_contract, render_sub_contract
 from openbenefits.customers import service as customers_service
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import Customer
@@ -36,9 +36,22 @@ async def _contracts(
     session: SessionDep, clock: ClockDep, customer: Customer, status: ContractStatus | None
 ) -> list[schemas.Contract]:
     today = local_date(clock.now(), await tenancy_service.studio_zone(session, customer.studio_id))
+    mains = await service.customer_contracts(session, customer)
+    booked = await modules.module_contracts_of(session, [main.id for main, _ in mains])
+    frequencies = await modules.payment_frequencies_by_id(
+        session, [c.payment_frequency_id for contracts in booked.values() for c in contracts]
+    )
     rendered = [
-        render_contract(contract, frequency, today)
-        for contract, frequency in await service.customer_contracts(session, customer)
+        render_contract(
+            main,
+            frequency,
+            today,
+            [
+                render_sub_contract(c, frequencies[c.payment_frequency_id], today)
+                for c in booked[main.id]
+            ],
+        )
+        for main, frequency in mains
     ]
     return [c for c in rendered if status is None or c.contract_status == status]
 

@@ -6,9 +6,9 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, PlainSerializer, StringConstraints
 
-from openbenefits.contracts.models import PaymentFrequencyType
+from openbenefits.contracts.models import CancelationStatus, ExtensionType, PaymentFrequencyType
 from openbenefits.contracts.terms import TermUnit
-from openbenefits.kit.schemas import RequestModel, ResponseModel
+from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
 
 # Amounts are exact decimals inside and JSON numbers on the wire, as the reference has them.
 Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -192,3 +192,144 @@ class ContractCreate(RequestModel):
 class ContractCancel(RequestModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     receipt_date: date | None = Field(default=None, description="Defaults to today.")
+
+
+# Additional modules (the studio Open API's memberships operations)
+
+
+class TermInformationExtension(ResponseModel):
+    extension_type: ExtensionType
+    term_extension: Term | None = None
+    extension_cancelation_period: Term | None = None
+
+
+class TermInformation(ResponseModel):
+    term: Term
+    extension: TermInformationExtension | None = None
+    cancelation_period: Term | None = None
+
+
+class TrialPeriodConfig(ResponseModel):
+    term: Term
+    description: str | None = None
+
+
+class AdditionalModule(ResponseModel):
+    id: int
+    name: str
+    description: str | None = None
+    image_url: str
+    payment_frequencies: list[ContractPaymentFrequency]
+    term_information: TermInformation
+    trial_period_config: TrialPeriodConfig | None = None
+
+
+class AdditionalModuleContractRequest(RequestModel):
+    additional_module_id: int
+    payment_frequency_id: int
+    book_trial_period: bool
+
+
+ValidationStatus = Literal[
+    "ADDITIONAL_MODULE_CONTRACT_ALREADY_PURCHASED",
+    "ADDITIONAL_MODULE_CONTRACT_INVALID_STATUS",
+    "ADDITIONAL_MODULE_NOT_FOUND",
+    "ADDITIONAL_MODULE_NOT_ONLINE_PURCHASABLE",
+    "ADDITIONAL_MODULE_TRIAL_PERIOD_NOT_BOOKABLE",
+    "ADDITIONAL_MODULE_PURCHASABLE",
+]
+
+
+class AdditionalModuleContractValidationStatus(ResponseModel):
+    validation_status: ValidationStatus
+
+
+class AdditionalModuleContract(ResponseModel):
+    id: int | None = None
+
+
+class AdditionalModuleContractTrialPeriod(ResponseModel):
+    term: Term | None = None
+    start_date: date | None = None
+
+
+class AdditionalModuleContractExtended(ResponseModel):
+    name: str
+    price: Money
+    start_date: date
+    end_date: date | None = None
+    cancelation_date: date | None = None
+    last_possible_cancelation_date: date | None = None
+    cancelation_reason: str | None = None
+    contract_cancelation_status: CancelationStatus | None = None
+    contract_cancelation_can_be_withdrawn: bool
+    trial_period: AdditionalModuleContractTrialPeriod | None = None
+    available_cancelation_dates: list[date] | None = None
+
+
+class AdditionalModuleContractCancelation(RequestModel):
+    cancelation_date: date
+    cancelation_reason_id: int
+
+
+class VoidResult(ResponseModel):
+    success: str | None = None
+
+
+class ContractCancelationReason(ResponseModel):
+    cancelation_reason_id: int
+    cancelation_reason_name: str
+
+
+# Admin API for modules
+
+
+class ModuleExtensionIn(RequestModel):
+    extension_type: ExtensionType
+    term_extension: PeriodIn | None = None
+    extension_cancelation_period: NoticeIn | None = None
+
+
+class ModuleCreate(RequestModel):
+    name: Name
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    image_url: (
+        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=1000)] | None
+    ) = None
+    active: bool = True
+    online_bookable: bool = True
+    term: PeriodIn | None = None
+    extension: ModuleExtensionIn | None = None
+    cancelation_period: NoticeIn | None = None
+    trial_period: PeriodIn | None = None
+    payment_frequencies: Annotated[list[PaymentFrequencyIn], Field(max_length=20)] = []
+    rate_ids: Annotated[list[int], Field(max_length=200)] = Field(
+        default=[], description="The rates whose contracts may book the module."
+    )
+
+
+class ModuleUpdate(PatchModel):
+    active: bool | None = None
+    online_bookable: bool | None = None
+
+
+class ModuleOut(ResponseModel):
+    id: int
+    name: str
+    description: str | None
+    image_url: str | None
+    active: bool
+    online_bookable: bool
+    visible: bool
+    rate_ids: list[int]
+    module: AdditionalModule | None = Field(
+        default=None, description="How the Open API shows the module (when visible)."
+    )
+
+
+class CancelationReasonCreate(RequestModel):
+    name: Name
+
+
+class AmendmentDecision(RequestModel):
+    approve: bool

@@ -43,7 +43,7 @@ def _audit(
 # Rates
 
 
-def _check_frequency(index: int, frequency: schemas.PaymentFrequencyIn) -> None:
+def check_frequency(index: int, frequency: schemas.PaymentFrequencyIn) -> None:
     where = f"paymentFrequencies.{index}"
     if frequency.type is PaymentFrequencyType.RECURRING and frequency.term is None:
         raise InvalidRequest(
@@ -75,7 +75,7 @@ def _check_frequency(index: int, frequency: schemas.PaymentFrequencyIn) -> None:
             )
 
 
-def _price_table(frequency: schemas.PaymentFrequencyIn) -> list[dict[str, Any]] | None:
+def price_table(frequency: schemas.PaymentFrequencyIn) -> list[dict[str, Any]] | None:
     if frequency.terms_to_prices:
         return [
             {"termValue": t.term.value, "termUnit": t.term.unit, "price": str(t.price)}
@@ -93,7 +93,7 @@ async def create_rate(
     session: AsyncSession, actor: Actor, tenant_id: int, data: schemas.RateCreate
 ) -> tuple[Rate, list[RatePaymentFrequency]]:
     for index, frequency in enumerate(data.payment_frequencies):
-        _check_frequency(index, frequency)
+        check_frequency(index, frequency)
     rate = Rate(
         tenant_id=tenant_id,
         name=data.name,
@@ -115,7 +115,7 @@ async def create_rate(
             term_unit=f.term.unit if f.term else None,
             price=f.price,
             currency=f.currency,
-            price_table=_price_table(f),
+            price_table=price_table(f),
         )
         for f in data.payment_frequencies
     ]

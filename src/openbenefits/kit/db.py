@@ -60,7 +60,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 def string_enum(kind: type[StrEnum]) -> Enum:
     """A string column holding ``kind``'s values and read back as ``kind`` (no native enum type:
     adding a value stays a code change, not a migration on PostgreSQL)."""
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    values = [member.value for member in kind]
+    length = max(20, *(len(v) for v in values))
+    return Enum(kind, native_enum=False, length=length, values_callable=lambda _: values)
 
 
 class Base(DeclarativeBase):
