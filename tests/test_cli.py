@@ -70,6 +70,11 @@ async def test_demo_credentials_work_against_the_api(cli_env, client):
     david = credentials["customers"]["B-2001"]
     assert (await client.get(f"/v1/customers/{david}", headers=studio_b)).status_code == 200
     assert (await client.get(f"/v1/customers/{david}", headers=studio_a)).status_code == 404
+    contract = contracts[0]["id"]
+    purchasable = await client.get(
+        f"/v1/memberships/{contract}/self-service/additional-modules/purchasable", headers=studio_a
+    )
+    assert [m["name"] for m in purchasable.json()] == ["Sauna"]
 
 
 async def test_keys_create_and_admin_token(cli_env, client):

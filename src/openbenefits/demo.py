@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openbenefits.contracts import modules
 from openbenefits.contracts import schemas as contracts_schemas
 from openbenefits.contracts import service as contracts_service
-from openbenefits.contracts.models import PaymentFrequencyType
+from openbenefits.contracts.models import ExtensionType, PaymentFrequencyType
 from openbenefits.contracts.terms import TermUnit
 from openbenefits.customers import activities
 from openbenefits.customers import schemas as customers_schemas
@@ -124,6 +125,27 @@ DEMO_RATE = contracts_schemas.RateCreate(
 )
 
 
+DEMO_MODULE = contracts_schemas.ModuleCreate(
+    name="Sauna",
+    description="Unlimited sauna, bookable online.",
+    term=contracts_schemas.PeriodIn(value=1, unit=TermUnit.MONTH),
+    extension=contracts_schemas.ModuleExtensionIn(
+        extension_type=ExtensionType.TERM_EXTENSION,
+        term_extension=contracts_schemas.PeriodIn(value=1, unit=TermUnit.MONTH),
+    ),
+    cancelation_period=contracts_schemas.NoticeIn(value=14, unit=TermUnit.DAY),
+    trial_period=contracts_schemas.PeriodIn(value=7, unit=TermUnit.DAY),
+    payment_frequencies=[
+        contracts_schemas.PaymentFrequencyIn(
+            type=PaymentFrequencyType.RECURRING,
+            term=contracts_schemas.PeriodIn(value=1, unit=TermUnit.MONTH),
+            price=Decimal("9.90"),
+            currency="EUR",
+        )
+    ],
+)
+
+
 async def _load_members(
     session: AsyncSession, tenant_id: int, studios: dict[str, Studio], now: datetime
 ) -> dict[str, int]:
@@ -137,6 +159,11 @@ async def _load_members(
     if all(c.number in existing for c in DEMO_CUSTOMERS):
         return {c.number: existing[c.number] for c in DEMO_CUSTOMERS}
     rate, (frequency,) = await contracts_service.create_rate(session, ACTOR, tenant_id, DEMO_RATE)
+    await modules.create_module(
+        session, ACTOR, tenant_id, DEMO_MODULE.model_copy(update={"rate_ids": [rate.id]})
+    )
+    for reason in ("Moving away", "Too expensive", "Health reasons"):
+        await modules.create_reason(session, ACTOR, tenant_id, reason)
     start = add_months(local_date(now, ZoneInfo(ZONE)).replace(day=1), -2)
     created = {}
     for demo in DEMO_CUSTOMERS:
