@@ -110,7 +110,7 @@ async def deliver_due(
     async with db.session() as session:
         await service.fan_out(session, clock.now())
         await session.commit()
-    jobs = await _claim(db, clock.now())
+    jobs = await claim(db, clock.now())
     if jobs:
         async with client_factory() as client:
             await asyncio.gather(*(_deliver(db, clock, client, job) for job in jobs))
@@ -134,7 +134,8 @@ async def run(
             await asyncio.sleep(idle.total_seconds())
 
 
-async def _claim(db: Database, now: datetime) -> list[Job]:
+async def claim(db: Database, now: datetime) -> list[Job]:
+    """Lease the due deliveries whose entity waits for no earlier delivery, oldest first."""
     earlier = aliased(WebhookDelivery)
     waits = exists().where(
         earlier.subscription_id == WebhookDelivery.subscription_id,
