@@ -257,6 +257,39 @@ async def test_gone_disables_the_subscription(
     assert len(receiver.requests) == 1
 
 
+async def test_a_reactivated_subscription_gets_what_waited(
+    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+) -> None:
+    url = f"/admin/v1/tenants/{chain.tenant_id}/webhook-subscriptions/{subscription['id']}"
+    customer = await chain.customer()
+    await chain.client.post(
+        f"/v1/customers/{customer['id']}/access-mediums",
+        json={"type": "PIN", "value": "1234"},
+        headers=chain.key_a,
+    )
+    receiver.fail_next(410)
+    await worker.deliver_due(db, clock)
+    assert await worker.deliver_due(db, clock) == 0
+    await chain.client.patch(url, json={"active": True}, headers=chain.admin)
+
+    assert await worker.deliver_due(db, clock) == 1
+    assert types(receiver) == ["CUSTOMER_CREATED", "CUSTOMER_ACCESS_MEDIUM_CREATED"]
+    reactivated = expect(await chain.client.get(url, headers=chain.admin), 200)
+    assert (reactivated["active"], reactivated["disabledAt"]) == (True, None)
+
+
+async def test_deleting_a_subscription_deletes_its_deliveries(
+    chain: Chain, db: Database, clock: FixedClock, subscription: dict[str, Any]
+) -> None:
+    await chain.customer()
+    await worker.deliver_due(db, clock)
+    url = f"/admin/v1/tenants/{chain.tenant_id}/webhook-subscriptions/{subscription['id']}"
+
+    assert (await chain.client.delete(url, headers=chain.admin)).status_code == 204
+    assert (await chain.client.get(url, headers=chain.admin)).status_code == 404
+    assert await deliveries(chain) == []
+
+
 async def test_a_killed_workers_claim_is_taken_over_after_its_lease(
     chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:

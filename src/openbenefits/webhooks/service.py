@@ -80,7 +80,7 @@ async def create_subscription(
         tenant_id=tenant_id,
         partner_integration_id=data.partner_integration_id,
         url=data.url,
-        event_types=[str(kind) for kind in data.event_types],
+        event_types=data.model_dump(mode="json")["event_types"],
         api_key=data.api_key,
         secret=new_signing_secret(),
         active=data.active,
@@ -127,13 +127,11 @@ async def update_subscription(
     subscription: WebhookSubscription,
     data: schemas.SubscriptionUpdate,
 ) -> WebhookSubscription:
-    changes = data.model_dump(exclude_unset=True)
-    for field, value in changes.items():
+    for field, value in data.model_dump(mode="json", exclude_unset=True).items():
         setattr(subscription, field, value)
-    if data.event_types is not None:
-        subscription.event_types = [str(kind) for kind in data.event_types]
     if data.active:
         subscription.disabled_at = None
+    # The partner's key is a credential: the audit log only says that it changed.
     changed = data.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"api_key"})
     _audit(session, actor, "updated", subscription, changed)
     return subscription
