@@ -41,9 +41,6 @@ def _audit(
     )
 
 
-# Rates
-
-
 def _emit(
     session: AsyncSession, event_type: EventType, contract: MainContract, at: datetime
 ) -> None:
@@ -57,6 +54,9 @@ def _emit(
         at=at,
         studio_id=contract.studio_id,
     )
+
+
+# Rates
 
 
 def _check_frequency(index: int, frequency: schemas.PaymentFrequencyIn) -> None:
