@@ -23,6 +23,8 @@ from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
+from openbenefits.webhooks import admin as webhooks_admin
+from openbenefits.webhooks import worker as webhooks_worker
 
 DESCRIPTION = """
 The system of record for benefits. Three surfaces over one core:
@@ -54,11 +56,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        purger = asyncio.create_task(
-            idempotency.purge_periodically(database, app_clock, every=timedelta(hours=1))
-        )
+        tasks = [
+            asyncio.create_task(
+                idempotency.purge_periodically(database, app_clock, every=timedelta(hours=1))
+            )
+        ]
+        if settings.run_worker_in_process:
+            tasks.append(asyncio.create_task(webhooks_worker.run(database, app_clock)))
         yield
-        purger.cancel()
+        for task in tasks:
+            task.cancel()
         if db is None:
             await database.dispose()
 
@@ -82,6 +89,7 @@ def create_app(
     app.include_router(customers_admin.router)
     app.include_router(contracts_admin.router)
     app.include_router(customers_admin.fields_router)
+    app.include_router(webhooks_admin.router)
     app.include_router(customers_router.router)
     app.include_router(contracts_router.router)
     app.include_router(memberships.router)

@@ -1,4 +1,4 @@
-"""The ``openbenefits`` command: serve, migrate, demo, keys, admin-token."""
+"""The ``openbenefits`` command: serve, worker, migrate, demo, keys, admin-token."""
 
 import asyncio
 import json
@@ -21,6 +21,7 @@ from openbenefits.kit.metrics import MULTIPROCESS_ENV
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.scopes import StudioScope
+from openbenefits.webhooks import worker as webhooks_worker
 
 app = typer.Typer(help="OpenBenefits: the benefits engine.", no_args_is_help=True)
 keys_app = typer.Typer(help="Studio API keys.", no_args_is_help=True)
@@ -87,6 +88,17 @@ def serve(
         access_log=False,
         proxy_headers=True,
     )
+
+
+async def _deliver_webhooks(db: Database, _settings: Settings) -> None:
+    await webhooks_worker.run(db, SystemClock())
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks until stopped. Run as many as needed on PostgreSQL (they never take the
+    same delivery); set OPENBENEFITS_RUN_WORKER_IN_PROCESS=false to keep `serve` from delivering."""
+    _run_with_db(_deliver_webhooks)
 
 
 @app.command()

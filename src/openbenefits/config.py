@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # A request holding an idempotency key longer than this is presumed dead and may be taken over.
     idempotency_lease_seconds: int = 60
     access_code_ttl_seconds: int = 300
+    # The embedded default delivers webhooks from the server process; at scale set this false
+    # and run `openbenefits worker` processes instead.
+    run_worker_in_process: bool = True
     log_level: str = "INFO"
 
     @cached_property

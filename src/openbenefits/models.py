@@ -26,6 +26,7 @@ from openbenefits.customers.models import (
 from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
 from openbenefits.kit.idempotency import IdempotencyRecord
+from openbenefits.kit.outbox import OutboxEvent
 from openbenefits.tenancy.models import (
     ApiKey,
     OAuthClient,
@@ -34,6 +35,7 @@ from openbenefits.tenancy.models import (
     Studio,
     Tenant,
 )
+from openbenefits.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AccessMedium",
@@ -56,6 +58,7 @@ __all__ = [
     "ModulePaymentFrequency",
     "ModuleRate",
     "OAuthClient",
+    "OutboxEvent",
     "Partner",
     "PartnerIntegration",
     "Rate",
@@ -63,5 +66,8 @@ __all__ = [
     "Studio",
     "StudioSwitch",
     "Tenant",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Weighing",
 ]

@@ -18,12 +18,13 @@ from openbenefits.contracts.models import (
 from openbenefits.contracts.terms import earliest_end
 from openbenefits.contracts.views import contract_state
 from openbenefits.customers.models import Customer, CustomerStatus
-from openbenefits.kit import audit
+from openbenefits.kit import audit, outbox
 from openbenefits.kit.audit import Actor
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
 from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.kit.periods import local_date
 from openbenefits.tenancy import service as tenancy_service
+from openbenefits.webhooks.schemas import EventType
 
 
 def _audit(
@@ -37,6 +38,21 @@ def _audit(
         entity_id=entity.id,
         tenant_id=entity.tenant_id,
         details=details or None,
+    )
+
+
+def _emit(
+    session: AsyncSession, event_type: EventType, contract: MainContract, at: datetime
+) -> None:
+    """A webhook event of the contract, routed to the integrations of the contract's studio."""
+    outbox.emit(
+        session,
+        tenant_id=contract.tenant_id,
+        event_type=event_type,
+        entity_id=contract.id,
+        content={"contractId": contract.id, "customerId": contract.customer_id},
+        at=at,
+        studio_id=contract.studio_id,
     )
 
 
@@ -206,6 +222,7 @@ async def create_contract(
     customer.status = CustomerStatus.MEMBER
     await session.flush()
     _audit(session, actor, "contract.created", contract, customerId=customer.id, rateId=rate.id)
+    _emit(session, EventType.CONTRACT_CREATED, contract, now)
     return contract
 
 
@@ -271,4 +288,5 @@ async def cancel_contract(
         contract,
         cancellationDate=contract.cancellation_date.isoformat(),
     )
+    _emit(session, EventType.CONTRACT_CANCELLED, contract, now)
     return contract

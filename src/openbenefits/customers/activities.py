@@ -10,12 +10,13 @@ from openbenefits.contracts import service as contracts_service
 from openbenefits.customers import schemas
 from openbenefits.customers.models import AccessRestriction, CheckIn, Customer, Weighing
 from openbenefits.customers.views import restriction_in_force
-from openbenefits.kit import audit
+from openbenefits.kit import audit, outbox
 from openbenefits.kit.audit import Actor
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
 from openbenefits.kit.periods import add_months, local_date, local_midnight_utc
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.models import Studio
+from openbenefits.webhooks.schemas import EventType
 
 MAX_HISTORY_DAYS = 365
 
@@ -49,6 +50,15 @@ async def check_in(
         entity_id=customer.id,
         tenant_id=customer.tenant_id,
         details={"checkInId": visit.id, "studioId": studio.id},
+    )
+    outbox.emit(
+        session,
+        tenant_id=customer.tenant_id,
+        event_type=EventType.CUSTOMER_CHECKIN,
+        entity_id=customer.id,
+        content={"customerId": customer.id, "checkInId": visit.id, "studioId": studio.id},
+        at=at,
+        studio_id=customer.studio_id,
     )
     return visit
 

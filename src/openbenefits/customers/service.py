@@ -21,7 +21,7 @@ from openbenefits.customers.models import (
     StudioSwitch,
 )
 from openbenefits.customers.views import CustomerView
-from openbenefits.kit import audit
+from openbenefits.kit import audit, outbox
 from openbenefits.kit.audit import Actor
 from openbenefits.kit.db import flush_or_conflict
 from openbenefits.kit.errors import InvalidRequest, NotFound
@@ -29,6 +29,7 @@ from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.models import Studio, Tenant
 from openbenefits.tenancy.principals import StudioPrincipal
+from openbenefits.webhooks.schemas import EventType
 
 # Search answers at most this many customers; narrow the criteria to see others.
 SEARCH_LIMIT = 500
@@ -255,6 +256,20 @@ async def next_customer_number(session: AsyncSession, tenant_id: int) -> str:
             return str(number)
 
 
+def _emit(
+    session: AsyncSession, event_type: EventType, customer: Customer, **content: object
+) -> None:
+    """A webhook event of the customer, routed to the integrations of the customer's studio."""
+    outbox.emit(
+        session,
+        tenant_id=customer.tenant_id,
+        event_type=event_type,
+        entity_id=customer.id,
+        content={"customerId": customer.id, **content},
+        studio_id=customer.studio_id,
+    )
+
+
 def _audit(
     session: AsyncSession, actor: Actor, action: str, customer: Customer, **details: object
 ) -> None:
@@ -310,6 +325,7 @@ async def create_prospect(
     session.add(customer)
     await session.flush()
     _audit(session, actor, "created", customer, status=customer.status)
+    _emit(session, EventType.CUSTOMER_CREATED, customer)
     if values:
         await additional_information.replace_assignments(session, actor, customer, values)
     return customer
@@ -339,6 +355,7 @@ async def create_customer(
         code="CUSTOMER_NUMBER_EXISTS",
     )
     _audit(session, actor, "created", customer, status=customer.status)
+    _emit(session, EventType.CUSTOMER_CREATED, customer)
     return customer
 
 
@@ -439,6 +456,7 @@ async def switch_studio(
         toStudioId=target_studio_id,
         switchDate=switch_date.isoformat(),
     )
+    _emit(session, EventType.CUSTOMER_HOME_STUDIO_UPDATED, customer)
     return switch
 
 
@@ -492,6 +510,7 @@ async def add_access_medium(
     session.add(medium)
     await _flush_medium(session, medium)
     _audit(session, actor, "access_medium.added", customer, accessMediumId=medium.id, type=kind)
+    _emit(session, EventType.CUSTOMER_ACCESS_MEDIUM_CREATED, customer, accessMediumId=medium.id)
     return medium
 
 
@@ -513,6 +532,7 @@ async def update_access_medium(
     medium.value = _medium_value(medium.type, value)
     await _flush_medium(session, medium)
     _audit(session, actor, "access_medium.updated", customer, accessMediumId=medium.id)
+    _emit(session, EventType.CUSTOMER_ACCESS_MEDIUM_UPDATED, customer, accessMediumId=medium.id)
     return medium
 
 
@@ -522,6 +542,7 @@ async def delete_access_medium(
     medium = await _medium_of(session, customer, medium_id)
     await session.delete(medium)
     _audit(session, actor, "access_medium.deleted", customer, accessMediumId=medium_id)
+    _emit(session, EventType.CUSTOMER_ACCESS_MEDIUM_DELETED, customer, accessMediumId=medium_id)
 
 
 async def set_access_restriction(
@@ -541,7 +562,9 @@ async def set_access_restriction(
             reference="endDate",
         )
     restriction = await session.get(AccessRestriction, customer.id)
+    event = EventType.CUSTOMER_ACCESS_RESTRICTION_UPDATED
     if restriction is None:
+        event = EventType.CUSTOMER_ACCESS_RESTRICTION_CREATED
         restriction = AccessRestriction(customer_id=customer.id, tenant_id=customer.tenant_id)
         session.add(restriction)
     restriction.reason = data.reason
@@ -551,6 +574,7 @@ async def set_access_restriction(
         session, "The restriction was changed concurrently.", code="CONCURRENT_MODIFICATION"
     )
     _audit(session, actor, "access_restriction.set", customer, reason=data.reason)
+    _emit(session, event, customer)
     return restriction
 
 
@@ -564,3 +588,4 @@ async def delete_access_restriction(
         )
     await session.delete(restriction)
     _audit(session, actor, "access_restriction.deleted", customer)
+    _emit(session, EventType.CUSTOMER_ACCESS_RESTRICTION_DELETED, customer)

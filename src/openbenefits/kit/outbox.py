@@ -1,0 +1,70 @@
+"""The transactional outbox: an event is a row written in the same transaction as the change that
+causes it, so a rolled-back change emits nothing and a committed one is never lost. Consumers
+(the webhook worker) read it afterwards; this module knows nothing about them."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, String, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openbenefits.kit.db import Base, BigIntId
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int] = mapped_column(BigInteger)
+    # Where the event happened, when its consumers route by it (a customer's studio).
+    studio_id: Mapped[int | None] = mapped_column(BigInteger)
+    content: Mapped[dict[str, Any]]
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+    # Set once a consumer has taken the event; the index finds the ones still waiting.
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+def emit(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    event_type: str,
+    entity_id: int,
+    content: dict[str, Any],
+    at: datetime | None = None,
+    studio_id: int | None = None,
+) -> OutboxEvent:
+    """Add an event to the caller's transaction. Without ``at`` the database's time is used, as
+    for the audit log, so services without a clock at hand need not grow one."""
+    event = OutboxEvent(
+        tenant_id=tenant_id,
+        event_type=str(event_type),
+        entity_id=entity_id,
+        studio_id=studio_id,
+        content=content,
+        uuid=str(uuid.uuid4()),
+    )
+    if at is not None:
+        event.created_at = at
+    session.add(event)
+    return event
+
+
+async def take_undispatched(session: AsyncSession, limit: int) -> list[OutboxEvent]:
+    """The oldest events no consumer has taken, locked until the caller's transaction ends.
+
+    The lock waits rather than skips: concurrent consumers then take events strictly in id order,
+    which is what keeps events of one entity in order downstream."""
+    rows = await session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.dispatched_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(rows)

@@ -1,0 +1,1 @@
+"""Webhook subscriptions and the delivery worker (PRODUCT.md §5)."""

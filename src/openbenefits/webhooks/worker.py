@@ -1,0 +1,280 @@
+"""The delivery worker: fans outbox events out into deliveries, claims the due ones, POSTs them
+and records every attempt.
+
+A claim is a lease (``locked_until``) committed before the HTTP call, so no database lock is held
+while a receiver is slow; a worker killed mid-delivery loses its claim when the lease runs out
+and the next pass takes the delivery over. On PostgreSQL the claim is ``FOR UPDATE SKIP LOCKED``,
+so concurrent workers never take the same delivery; on SQLite writers are serialised anyway.
+Delivery is at least once: a worker that outlives its lease may send what its successor sends
+again, under the same ``webhook-id``, which receivers use to drop duplicates."""
+
+import asyncio
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import structlog
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import aliased
+from standardwebhooks import Webhook
+
+from openbenefits.kit.clock import Clock
+from openbenefits.kit.db import Database
+from openbenefits.kit.outbox import OutboxEvent
+from openbenefits.webhooks import service
+from openbenefits.webhooks.models import (
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+
+log = structlog.get_logger()
+
+TIMEOUT_SECONDS = 5.0
+LEASE = timedelta(seconds=60)
+BATCH = 50
+MAX_LOGGED_BODY = 2048
+# Backoff: 30 s doubling up to 6 h, each delay shortened by up to a quarter at random so that
+# receivers coming back are not hit by every sender at once. 15 attempts span at least 24 h.
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=6)
+MIN_JITTER = 0.75
+MAX_ATTEMPTS = 15
+
+ClientFactory = Callable[[], httpx.AsyncClient]
+
+
+def default_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+
+
+def retry_delay(failures: int, draw: float) -> timedelta:
+    """The wait after the ``failures``-th failed attempt; ``draw`` is uniform in [0, 1)."""
+    delay: timedelta = min(BASE_DELAY * 2 ** (failures - 1), MAX_DELAY)
+    return delay * (MIN_JITTER + (1 - MIN_JITTER) * draw)
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: int
+    tenant_id: int
+    subscription_id: int
+    lease_token: str
+    url: str
+    api_key: str | None
+    secrets: list[str]
+    webhook_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    duration_ms: int
+    response_body: str | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def payload(event: OutboxEvent) -> str:
+    """The reference's ``WebhookEventRequest`` (one event per request)."""
+    return json.dumps(
+        {
+            "entityId": event.entity_id,
+            "uuid": event.uuid,
+            "payload": [
+                {
+                    "timestamp": int(event.created_at.timestamp() * 1000),
+                    "type": event.event_type,
+                    "content": event.content,
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+async def deliver_due(
+    db: Database, clock: Clock, client_factory: ClientFactory = default_client
+) -> int:
+    """One pass: fan out new events, deliver what is due; how many deliveries were attempted."""
+    async with db.session() as session:
+        await service.fan_out(session, clock.now())
+        await session.commit()
+    jobs = await claim(db, clock.now())
+    if jobs:
+        async with client_factory() as client:
+            await asyncio.gather(*(_deliver(db, clock, client, job) for job in jobs))
+    return len(jobs)
+
+
+async def run(
+    db: Database,
+    clock: Clock,
+    client_factory: ClientFactory = default_client,
+    idle: timedelta = timedelta(seconds=1),
+) -> None:
+    """Deliver for the life of the process, resting ``idle`` when nothing was due."""
+    while True:
+        try:
+            busy = await deliver_due(db, clock, client_factory)
+        except Exception:  # a failed pass must not end the loop; the next one catches up
+            log.exception("webhook delivery pass failed")
+            busy = 0
+        if not busy:
+            await asyncio.sleep(idle.total_seconds())
+
+
+async def claim(db: Database, now: datetime) -> list[Job]:
+    """Lease the due deliveries whose entity waits for no earlier delivery, oldest first."""
+    earlier = aliased(WebhookDelivery)
+    waits = exists().where(
+        earlier.subscription_id == WebhookDelivery.subscription_id,
+        earlier.entity_key == WebhookDelivery.entity_key,
+        earlier.id < WebhookDelivery.id,
+        earlier.state == DeliveryState.PENDING,
+    )
+    statement = (
+        select(WebhookDelivery, WebhookSubscription, OutboxEvent)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(
+            WebhookDelivery.state == DeliveryState.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until <= now),
+            WebhookSubscription.active.is_(True),
+            ~waits,
+        )
+        .order_by(WebhookDelivery.id)
+        .limit(BATCH)
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    token = secrets.token_hex(16)
+    async with db.session() as session:
+        rows = (await session.execute(statement)).all()
+        jobs = []
+        for delivery, subscription, event in rows:
+            delivery.locked_until = now + LEASE
+            delivery.lease_token = token
+            jobs.append(
+                Job(
+                    delivery_id=delivery.id,
+                    tenant_id=delivery.tenant_id,
+                    subscription_id=subscription.id,
+                    lease_token=token,
+                    url=subscription.url,
+                    api_key=subscription.api_key,
+                    secrets=service.signing_secrets(subscription, now),
+                    webhook_id=event.uuid,
+                    body=payload(event),
+                )
+            )
+        await session.commit()
+    return jobs
+
+
+async def _deliver(db: Database, clock: Clock, client: httpx.AsyncClient, job: Job) -> None:
+    attempted_at = clock.now()
+    outcome = await send(client, job)
+    await _record(db, clock.now(), job, attempted_at, outcome)
+
+
+def headers(job: Job, sent_at: datetime) -> dict[str, str]:
+    signatures = " ".join(Webhook(s).sign(job.webhook_id, sent_at, job.body) for s in job.secrets)
+    result = {
+        "content-type": "application/json",
+        "webhook-id": job.webhook_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signatures,
+    }
+    if job.api_key:
+        result["x-api-key"] = job.api_key
+    return result
+
+
+async def send(client: httpx.AsyncClient, job: Job) -> Outcome:
+    """POST the delivery; never raises for what the receiver or the network does."""
+    # The wall clock, not the injected one: receivers check the timestamp against theirs.
+    sent_at = datetime.now(UTC)
+    started = time.monotonic()
+    try:
+        async with client.stream(
+            "POST",
+            job.url,
+            content=job.body.encode(),
+            headers=headers(job, sent_at),
+            timeout=TIMEOUT_SECONDS,
+            follow_redirects=False,
+        ) as response:
+            body = await _head(response)
+    except httpx.HTTPError as error:
+        return Outcome(None, _elapsed_ms(started), None, f"{type(error).__name__}: {error}"[:500])
+    return Outcome(response.status_code, _elapsed_ms(started), body, None)
+
+
+async def _head(response: httpx.Response) -> str:
+    """The start of the response body, for the attempt log; the rest is never read."""
+    read = b""
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= MAX_LOGGED_BODY:
+            break
+    return read[:MAX_LOGGED_BODY].decode(errors="replace")
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+async def _record(
+    db: Database, now: datetime, job: Job, attempted_at: datetime, outcome: Outcome
+) -> None:
+    """Log the attempt and move the delivery on — unless its lease was lost meanwhile, in which
+    case the delivery's state belongs to the worker that took it over."""
+    async with db.session() as session:
+        delivery = await session.get(WebhookDelivery, job.delivery_id, with_for_update=True)
+        if delivery is None:
+            return
+        session.add(
+            WebhookAttempt(
+                tenant_id=job.tenant_id,
+                delivery_id=job.delivery_id,
+                attempted_at=attempted_at,
+                status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms,
+                response_body=outcome.response_body,
+                error=outcome.error,
+            )
+        )
+        if delivery.lease_token == job.lease_token:
+            _advance(delivery, outcome, now)
+            if outcome.status_code == 410:
+                await session.execute(
+                    update(WebhookSubscription)
+                    .where(WebhookSubscription.id == job.subscription_id)
+                    .values(active=False, disabled_at=now)
+                )
+        await session.commit()
+
+
+def _advance(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
+    delivery.attempts += 1
+    delivery.last_status_code = outcome.status_code
+    delivery.locked_until = None
+    delivery.lease_token = None
+    if outcome.ok:
+        delivery.state = DeliveryState.DELIVERED
+        delivery.delivered_at = now
+    elif outcome.status_code == 410 or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.state = DeliveryState.FAILED
+    else:
+        delivery.next_attempt_at = now + retry_delay(delivery.attempts, random.random())  # noqa: S311
