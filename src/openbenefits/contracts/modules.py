@@ -21,9 +21,10 @@ from openbenefits.contracts.models import (
 from openbenefits.contracts.service import check_frequency, get_rate, price_table
 from openbenefits.contracts.terms import Period
 from openbenefits.contracts.views import can_be_withdrawn, contract_state, module_contract_state
-from openbenefits.kit import audit
+from openbenefits.kit import audit, outbox
 from openbenefits.kit.audit import Actor
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
+from openbenefits.webhooks.schemas import EventType
 
 PURCHASABLE = "ADDITIONAL_MODULE_PURCHASABLE"
 
@@ -44,6 +45,25 @@ def _audit(
         tenant_id=row.tenant_id,
         details=details or None,
     )
+
+
+def _changed(
+    session: AsyncSession, main: MainContract, contract: ModuleContract, kind: EventType
+) -> None:
+    """A module contract changed: its own event, and CONTRACT_UPDATED for the main contract (the
+    event partners follow, per seed 002), both in order with the main contract's other events."""
+    for event_type, content in (
+        (kind, {"contractId": main.id, "moduleContractId": contract.id}),
+        (EventType.CONTRACT_UPDATED, {"contractId": main.id, "customerId": main.customer_id}),
+    ):
+        outbox.emit(
+            session,
+            tenant_id=main.tenant_id,
+            event_type=event_type,
+            entity_id=main.id,
+            content=content,
+            studio_id=main.studio_id,
+        )
 
 
 # Configuration
@@ -310,6 +330,7 @@ async def purchase(
     _audit(
         session, actor, "module_contract.created", contract, contractId=main.id, moduleId=module.id
     )
+    _changed(session, main, contract, EventType.CONTRACT_ADDITIONAL_MODULE_CREATED)
     return contract
 
 
@@ -395,7 +416,18 @@ async def cancel(
         CancelationStatus.CANCELED if direct else CancelationStatus.PENDING_VERIFICATION
     )
     _audit(session, actor, "module_contract.cancelation_requested", contract, direct=direct)
+    await _emit_state(session, contract)
     return contract
+
+
+async def _emit_state(session: AsyncSession, contract: ModuleContract) -> None:
+    main = await session.get_one(MainContract, contract.main_contract_id)
+    kind = (
+        EventType.CONTRACT_ADDITIONAL_MODULE_CANCELLED
+        if contract.cancelation_status is CancelationStatus.CANCELED
+        else EventType.CONTRACT_ADDITIONAL_MODULE_UPDATED
+    )
+    _changed(session, main, contract, kind)
 
 
 def _clear_cancelation(contract: ModuleContract) -> None:
@@ -419,6 +451,7 @@ async def withdraw(
     else:
         contract.cancelation_status = CancelationStatus.PENDING_WITHDRAWAL_VERIFICATION
     _audit(session, actor, "module_contract.withdrawal_requested", contract, direct=direct)
+    await _emit_state(session, contract)
     return contract
 
 
@@ -440,6 +473,7 @@ async def decide_amendment(
     else:
         raise Conflict("Nothing is waiting for approval.", code="NO_PENDING_AMENDMENT")
     _audit(session, actor, "module_contract.amendment_decided", contract, approve=approve)
+    await _emit_state(session, contract)
     return contract
 
 
