@@ -21,30 +21,12 @@ from openbenefits.contracts.models import (
 from openbenefits.contracts.service import check_frequency, get_rate, price_table
 from openbenefits.contracts.terms import Period
 from openbenefits.contracts.views import can_be_withdrawn, contract_state, module_contract_state
-from openbenefits.kit import audit, outbox
-from openbenefits.kit.audit import Actor
+from openbenefits.kit import outbox
+from openbenefits.kit.audit import Actor, record_change
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
 from openbenefits.webhooks.schemas import EventType
 
 PURCHASABLE = "ADDITIONAL_MODULE_PURCHASABLE"
-
-
-def _audit(
-    session: AsyncSession,
-    actor: Actor,
-    action: str,
-    row: AdditionalModule | ModuleContract,
-    **details: object,
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="additional_module" if isinstance(row, AdditionalModule) else "module_contract",
-        entity_id=row.id,
-        tenant_id=row.tenant_id,
-        details=details or None,
-    )
 
 
 def _changed(
@@ -135,7 +117,7 @@ async def create_module(
         await get_rate(session, tenant_id, rate_id)
         session.add(ModuleRate(module_id=module.id, rate_id=rate_id))
     await session.flush()
-    _audit(session, actor, "additional_module.created", module, name=module.name)
+    record_change(session, actor, "additional_module.created", module, name=module.name)
     return module
 
 
@@ -199,7 +181,7 @@ async def update_module(
     changes = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
         setattr(module, field, value)
-    _audit(session, actor, "additional_module.updated", module, **changes)
+    record_change(session, actor, "additional_module.updated", module, **changes)
     return module
 
 
@@ -212,14 +194,7 @@ async def create_reason(
     reason = CancelationReason(tenant_id=tenant_id, name=name)
     session.add(reason)
     await session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="cancelation_reason.created",
-        entity_type="cancelation_reason",
-        entity_id=reason.id,
-        tenant_id=tenant_id,
-    )
+    record_change(session, actor, "cancelation_reason.created", reason)
     return reason
 
 
@@ -327,7 +302,7 @@ async def purchase(
     )
     session.add(contract)
     await session.flush()
-    _audit(
+    record_change(
         session, actor, "module_contract.created", contract, contractId=main.id, moduleId=module.id
     )
     _changed(session, main, contract, EventType.CONTRACT_ADDITIONAL_MODULE_CREATED)
@@ -415,7 +390,7 @@ async def cancel(
     contract.cancelation_status = (
         CancelationStatus.CANCELED if direct else CancelationStatus.PENDING_VERIFICATION
     )
-    _audit(session, actor, "module_contract.cancelation_requested", contract, direct=direct)
+    record_change(session, actor, "module_contract.cancelation_requested", contract, direct=direct)
     await _emit_state(session, contract)
     return contract
 
@@ -450,7 +425,7 @@ async def withdraw(
         _clear_cancelation(contract)
     else:
         contract.cancelation_status = CancelationStatus.PENDING_WITHDRAWAL_VERIFICATION
-    _audit(session, actor, "module_contract.withdrawal_requested", contract, direct=direct)
+    record_change(session, actor, "module_contract.withdrawal_requested", contract, direct=direct)
     await _emit_state(session, contract)
     return contract
 
@@ -472,7 +447,7 @@ async def decide_amendment(
             contract.cancelation_status = CancelationStatus.CANCELED
     else:
         raise Conflict("Nothing is waiting for approval.", code="NO_PENDING_AMENDMENT")
-    _audit(session, actor, "module_contract.amendment_decided", contract, approve=approve)
+    record_change(session, actor, "module_contract.amendment_decided", contract, approve=approve)
     await _emit_state(session, contract)
     return contract
 

@@ -18,27 +18,13 @@ from openbenefits.contracts.models import (
 from openbenefits.contracts.terms import earliest_end
 from openbenefits.contracts.views import contract_state
 from openbenefits.customers.models import Customer, CustomerStatus
-from openbenefits.kit import audit, outbox
-from openbenefits.kit.audit import Actor
+from openbenefits.kit import outbox
+from openbenefits.kit.audit import Actor, record_change
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
 from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.kit.periods import local_date
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.webhooks.schemas import EventType
-
-
-def _audit(
-    session: AsyncSession, actor: Actor, action: str, entity: Rate | MainContract, **details: object
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="rate" if isinstance(entity, Rate) else "contract",
-        entity_id=entity.id,
-        tenant_id=entity.tenant_id,
-        details=details or None,
-    )
 
 
 def _emit(
@@ -137,7 +123,7 @@ async def create_rate(
     ]
     session.add_all(frequencies)
     await session.flush()
-    _audit(session, actor, "rate.created", rate, name=rate.name)
+    record_change(session, actor, "rate.created", rate, name=rate.name)
     return rate, frequencies
 
 
@@ -221,7 +207,9 @@ async def create_contract(
     # Signing a membership makes the customer a member.
     customer.status = CustomerStatus.MEMBER
     await session.flush()
-    _audit(session, actor, "contract.created", contract, customerId=customer.id, rateId=rate.id)
+    record_change(
+        session, actor, "contract.created", contract, customerId=customer.id, rateId=rate.id
+    )
     _emit(session, EventType.CONTRACT_CREATED, contract, now)
     return contract
 
@@ -281,7 +269,7 @@ async def cancel_contract(
         received,
     )
     await session.flush()
-    _audit(
+    record_change(
         session,
         actor,
         "contract.cancelled",

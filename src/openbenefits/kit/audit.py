@@ -55,6 +55,29 @@ def record(
     )
 
 
+class TenantRow(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def tenant_id(self) -> int: ...
+
+
+def record_change(
+    session: AsyncSession, actor: Actor, action: str, row: TenantRow, **details: object
+) -> None:
+    """Record ``action`` (``<entity_type>.<verb>``) on a tenant's row."""
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=action.rsplit(".", 1)[0],
+        entity_id=row.id,
+        tenant_id=row.tenant_id,
+        details=details or None,
+    )
+
+
 class SystemActor:
     """The service itself acting (the demo loader, the command line)."""
 
