@@ -7,6 +7,16 @@ from openbenefits.kit.errors import Forbidden, NotFound
 ADMIN_AUDIENCE = "openbenefits-admin"
 
 
+def require_scopes(
+    held: frozenset[str], scopes: tuple[str, ...], *, any_of: bool, credential: str
+) -> None:
+    """All of ``scopes``, or with ``any_of`` at least one (the reference says which): 403."""
+    missing = sorted(set(scopes) - held)
+    if missing and not (any_of and len(missing) < len(scopes)):
+        joined = (" or " if any_of else ", ").join(missing)
+        raise Forbidden(f"The {credential} lacks the scope {joined}.", code="MISSING_SCOPE")
+
+
 @dataclass(frozen=True)
 class StudioPrincipal:
     """An API key of one studio, optionally of one partner integration there."""
@@ -23,11 +33,7 @@ class StudioPrincipal:
         return f"api_key:{self.api_key_id}"
 
     def require(self, *scopes: str, any_of: bool = False) -> None:
-        """All of ``scopes``, or with ``any_of`` at least one (the reference says which)."""
-        missing = sorted(set(scopes) - self.scopes)
-        if missing and not (any_of and len(missing) < len(scopes)):
-            joined = (" or " if any_of else ", ").join(missing)
-            raise Forbidden(f"The API key lacks the scope {joined}.", code="MISSING_SCOPE")
+        require_scopes(self.scopes, scopes, any_of=any_of, credential="API key")
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,7 @@ class LoyaltyPrincipal:
         return f"oauth_client:{self.client_id}"
 
     def require(self, *scopes: str) -> None:
-        missing = sorted(set(scopes) - self.scopes)
-        if missing:
-            raise Forbidden(
-                f"The token lacks the scope(s) {', '.join(missing)}.", code="MISSING_SCOPE"
-            )
+        require_scopes(self.scopes, scopes, any_of=False, credential="token")
 
 
 @dataclass(frozen=True)
