@@ -1,5 +1,12 @@
 """Every table, imported in one place so that Alembic and the test fixtures see the whole schema."""
 
+from openbenefits.benefits.models import (
+    Benefit,
+    BenefitCounter,
+    BenefitGrant,
+    BenefitUsage,
+    BenefitUsageReversal,
+)
 from openbenefits.contracts.models import (
     AdditionalModule,
     CancelationReason,
@@ -47,6 +54,11 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Benefit",
+    "BenefitCounter",
+    "BenefitGrant",
+    "BenefitUsage",
+    "BenefitUsageReversal",
     "CancelationReason",
     "CheckIn",
     "Customer",

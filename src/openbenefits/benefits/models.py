@@ -1,0 +1,141 @@
+"""Benefit definitions, the rates and modules that grant them, and the usage ledger.
+
+A customer's right to a benefit is a pair (grant, contract): the grant says how many uses per
+period, the contract (a main contract for a rate's grant, a module contract for a module's grant)
+says whose and for how long. Uses of one pair in one period are counted in one counter row; the
+guarded upsert on that row is what admits exactly N uses under any concurrency.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openbenefits.kit.db import Base, BigIntId, string_enum
+
+
+class ContingentPeriod(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+    # The granting contract's current term.
+    TERM = "TERM"
+
+
+class Benefit(Base):
+    """A partner's benefit in one tenant, the same in every studio the partner is active in."""
+
+    __tablename__ = "benefits"
+    __table_args__ = (UniqueConstraint("partner_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    cross_facility: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+
+
+class BenefitGrant(Base):
+    """A rate or an additional module granting a benefit: unlimited (``uses`` NULL) or ``uses``
+    per ``period``."""
+
+    __tablename__ = "benefit_grants"
+    __table_args__ = (
+        CheckConstraint("(rate_id IS NULL) <> (module_id IS NULL)", name="one_source"),
+        CheckConstraint("(uses IS NULL) = (period IS NULL)", name="uses_per_period"),
+        CheckConstraint("uses IS NULL OR uses > 0", name="uses_positive"),
+        Index("ix_benefit_grants_rate_id", "rate_id"),
+        Index("ix_benefit_grants_module_id", "module_id"),
+        Index("ix_benefit_grants_benefit_id", "benefit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    benefit_id: Mapped[int] = mapped_column(ForeignKey("benefits.id"))
+    rate_id: Mapped[int | None] = mapped_column(ForeignKey("rates.id"))
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("additional_modules.id"))
+    uses: Mapped[int | None]
+    period: Mapped[ContingentPeriod | None] = mapped_column(string_enum(ContingentPeriod))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+    # A removed grant grants nothing from then on; the row stays for the ledger's sake.
+    removed_at: Mapped[datetime | None]
+
+
+class BenefitCounter(Base):
+    """Uses of one grant through one contract in one period. ``contract_id`` is a main contract's
+    id for a rate's grant and a module contract's id for a module's grant (hence no foreign key).
+    The check constraint makes the database, not Python, the last word on the contingent."""
+
+    __tablename__ = "benefit_counters"
+    __table_args__ = (
+        UniqueConstraint("grant_id", "contract_id", "period_start"),
+        CheckConstraint("used >= 0 AND used <= uses_limit", name="within_limit"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("benefit_grants.id"))
+    contract_id: Mapped[int] = mapped_column(BigIntId)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    uses_limit: Mapped[int]
+    used: Mapped[int]
+
+
+class UsageChannel(StrEnum):
+    USE = "USE"
+    WEIGHING = "WEIGHING"
+
+
+class BenefitUsage(Base):
+    """One use of a benefit: append-only. A reversal is a row of its own, never an edit."""
+
+    __tablename__ = "benefit_usages"
+    __table_args__ = (
+        # A customer's history of one benefit, newest first (keyset slices).
+        Index("ix_benefit_usages_customer_benefit_id", "customer_id", "benefit_id", "id"),
+        # A retried request with the same Idempotency-Key can never count twice.
+        UniqueConstraint("api_key_id", "idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    benefit_id: Mapped[int] = mapped_column(ForeignKey("benefits.id"))
+    benefit_key: Mapped[str] = mapped_column(String(100))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("benefit_grants.id"))
+    contract_id: Mapped[int] = mapped_column(BigIntId)
+    # NULL for an unlimited grant: nothing to count against.
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("benefit_counters.id"))
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    # Where the benefit was used (cross-facility: not necessarily the customer's studio).
+    studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"))
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    channel: Mapped[UsageChannel] = mapped_column(string_enum(UsageChannel))
+    used_at: Mapped[datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class BenefitUsageReversal(Base):
+    """The reversal of one use (at most one), which gave the use back to its counter."""
+
+    __tablename__ = "benefit_usage_reversals"
+
+    usage_id: Mapped[int] = mapped_column(ForeignKey("benefit_usages.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    reversed_by: Mapped[str] = mapped_column(String(100))
+    reversed_at: Mapped[datetime]
