@@ -110,3 +110,46 @@ async def create_contract(
         headers=chain.admin,
     )
     return expect(response, 201)
+
+
+MONTHLY_MODULE_PRICE = {
+    "type": "RECURRING",
+    "term": {"value": 1, "unit": "MONTH"},
+    "price": "9.90",
+    "currency": "EUR",
+}
+
+
+async def create_module(chain: Chain, rate_ids: list[int], **fields: Any) -> dict[str, Any]:
+    body = {
+        "name": "Sauna",
+        "imageUrl": "https://example.org/sauna.png",
+        "term": {"value": 1, "unit": "MONTH"},
+        "extension": {
+            "extensionType": "TERM_EXTENSION",
+            "termExtension": {"value": 1, "unit": "MONTH"},
+        },
+        "cancelationPeriod": {"value": 14, "unit": "DAY"},
+        "trialPeriod": {"value": 7, "unit": "DAY"},
+        "paymentFrequencies": [MONTHLY_MODULE_PRICE],
+        "rateIds": rate_ids,
+        **fields,
+    }
+    response = await chain.client.post(
+        f"/admin/v1/tenants/{chain.tenant_id}/additional-modules", json=body, headers=chain.admin
+    )
+    return expect(response, 201)
+
+
+async def purchase_module(chain: Chain, contract: dict[str, Any], module: dict[str, Any]) -> int:
+    """Book ``module`` onto ``contract`` (no trial) with Studio A's key: the new contract's id."""
+    bought = await chain.client.post(
+        f"/v1/memberships/{contract['id']}/self-service/additional-modules/purchase",
+        json={
+            "additionalModuleId": module["id"],
+            "paymentFrequencyId": module["module"]["paymentFrequencies"][0]["id"],
+            "bookTrialPeriod": False,
+        },
+        headers=chain.key_a,
+    )
+    return int(expect(bought, 200)["id"])

@@ -70,11 +70,13 @@ async def test_demo_credentials_work_against_the_api(cli_env, client):
     david = credentials["customers"]["B-2001"]
     assert (await client.get(f"/v1/customers/{david}", headers=studio_b)).status_code == 200
     assert (await client.get(f"/v1/customers/{david}", headers=studio_a)).status_code == 404
-    contract = contracts[0]["id"]
+    ben = credentials["customers"]["A-1002"]
+    (contract,) = (await client.get(f"/v1/customers/{ben}/contracts", headers=studio_a)).json()
     purchasable = await client.get(
-        f"/v1/memberships/{contract}/self-service/additional-modules/purchasable", headers=studio_a
+        f"/v1/memberships/{contract['id']}/self-service/additional-modules/purchasable",
+        headers=studio_a,
     )
-    assert [m["name"] for m in purchasable.json()] == ["Sauna"]
+    assert [m["name"] for m in purchasable.json()] == ["Sauna"]  # Anna holds it already
 
 
 async def test_keys_create_and_admin_token(cli_env, client):
@@ -101,3 +103,29 @@ def test_keys_create_for_an_unknown_studio_fails(cli_env):
     )
     assert result.exit_code == 1
     assert "Studio 999 not found" in result.output
+
+
+async def test_the_demo_holds_the_seeds_benefit_scene(cli_env, client):
+    credentials = json.loads(await asyncio.to_thread(_run, "demo"))
+    keys = {label: {"X-API-KEY": key} for label, key in credentials["apiKeys"].items()}
+    anna, ben = credentials["customers"]["A-1001"], credentials["customers"]["A-1002"]
+    in_b = await client.get(f"/v1/customers/{anna}/benefits", headers=keys["sauna-b"])
+    assert in_b.json() == [{"key": "SAUNA", "valid": True}]
+    by_card = await client.get(
+        "/v1/customers/benefits", params={"cardNumber": "168496141"}, headers=keys["sauna-a"]
+    )
+    assert by_card.json() == [{"key": "SAUNA", "valid": True}]
+    without_module = await client.get(f"/v1/customers/{ben}/benefits", headers=keys["sauna-a"])
+    assert without_module.json() == [{"key": "SAUNA", "valid": False}]
+    used = await client.post(f"/v1/customers/{anna}/benefits/SAUNA/use", headers=keys["sauna-b"])
+    assert used.status_code == 200
+    weighing = {"weight": 70.1, "rawResults": "{}"}
+    path = f"/v1/customers/{anna}/weighing"
+    scans = [
+        await client.post(
+            path, params={"benefitKey": "BODY_SCAN"}, json=weighing, headers=keys["body-scan-a"]
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in scans] == [200, 400]
+    assert scans[1].json()["errorCode"] == "BENEFIT_CONTINGENT_EXHAUSTED"

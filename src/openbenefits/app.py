@@ -8,6 +8,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from openbenefits import ops
+from openbenefits.benefits import admin as benefits_admin
+from openbenefits.benefits import router as benefits_router
 from openbenefits.config import Settings
 from openbenefits.contracts import admin as contracts_admin
 from openbenefits.contracts import memberships
@@ -90,6 +92,9 @@ def create_app(
     app.include_router(contracts_admin.router)
     app.include_router(customers_admin.fields_router)
     app.include_router(webhooks_admin.router)
+    app.include_router(benefits_admin.router)
+    # Ahead of the customers router: /v1/customers/benefits must not be taken for a customer id.
+    app.include_router(benefits_router.router)
     app.include_router(customers_router.router)
     app.include_router(contracts_router.router)
     app.include_router(memberships.router)

@@ -18,10 +18,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openbenefits.benefits import definitions
+from openbenefits.benefits import schemas as benefits_schemas
+from openbenefits.benefits.models import ContingentPeriod
 from openbenefits.contracts import modules
 from openbenefits.contracts import schemas as contracts_schemas
 from openbenefits.contracts import service as contracts_service
-from openbenefits.contracts.models import ExtensionType, PaymentFrequencyType
+from openbenefits.contracts.models import (
+    AdditionalModule,
+    ExtensionType,
+    PaymentFrequencyType,
+    Rate,
+)
 from openbenefits.contracts.terms import TermUnit
 from openbenefits.customers import activities
 from openbenefits.customers import schemas as customers_schemas
@@ -109,6 +117,8 @@ DEMO_CUSTOMERS = [
     DemoCustomer("A-1003", "Clara", "Weiss", "Studio A", None),
     DemoCustomer("B-2001", "David", "Lang", "Studio B", "268496141"),
 ]
+# Anna of Studio A holds the Sauna module (the seed's "customer A").
+SAUNA_MEMBER = "A-1001"
 DEMO_RATE = contracts_schemas.RateCreate(
     name="Premium 12",
     term=contracts_schemas.PeriodIn(value=12, unit=TermUnit.MONTH),
@@ -127,7 +137,7 @@ DEMO_RATE = contracts_schemas.RateCreate(
 
 DEMO_MODULE = contracts_schemas.ModuleCreate(
     name="Sauna",
-    description="Unlimited sauna, bookable online.",
+    description="Sauna five times a month, in Studio A and Studio B.",
     term=contracts_schemas.PeriodIn(value=1, unit=TermUnit.MONTH),
     extension=contracts_schemas.ModuleExtensionIn(
         extension_type=ExtensionType.TERM_EXTENSION,
@@ -146,8 +156,55 @@ DEMO_MODULE = contracts_schemas.ModuleCreate(
 )
 
 
+async def _define_benefits(
+    session: AsyncSession,
+    tenant_id: int,
+    partners: dict[str, Partner],
+    rate: Rate,
+    module: AdditionalModule,
+) -> None:
+    """The seed's benefits: a cross-facility sauna the module grants 5 times a month, and a
+    body scan (used by posting a weighing) the rate grants once a month."""
+    sauna = await definitions.create_benefit(
+        session,
+        ACTOR,
+        tenant_id,
+        partners["Sauna App"].id,
+        benefits_schemas.BenefitCreate(key="SAUNA", name="Sauna visit", cross_facility=True),
+    )
+    await definitions.create_grant(
+        session,
+        ACTOR,
+        sauna,
+        benefits_schemas.GrantCreate(
+            additional_module_id=module.id,
+            contingent=benefits_schemas.Contingent(uses=5, period=ContingentPeriod.MONTH),
+        ),
+    )
+    scan = await definitions.create_benefit(
+        session,
+        ACTOR,
+        tenant_id,
+        partners["Body Scan"].id,
+        benefits_schemas.BenefitCreate(key="BODY_SCAN", name="Body scan"),
+    )
+    await definitions.create_grant(
+        session,
+        ACTOR,
+        scan,
+        benefits_schemas.GrantCreate(
+            rate_id=rate.id,
+            contingent=benefits_schemas.Contingent(uses=1, period=ContingentPeriod.MONTH),
+        ),
+    )
+
+
 async def _load_members(
-    session: AsyncSession, tenant_id: int, studios: dict[str, Studio], now: datetime
+    session: AsyncSession,
+    tenant_id: int,
+    studios: dict[str, Studio],
+    partners: dict[str, Partner],
+    now: datetime,
 ) -> dict[str, int]:
     """A few customers: members with a contract, a card and yesterday's check-in; a prospect."""
     existing = {
@@ -159,9 +216,11 @@ async def _load_members(
     if all(c.number in existing for c in DEMO_CUSTOMERS):
         return {c.number: existing[c.number] for c in DEMO_CUSTOMERS}
     rate, (frequency,) = await contracts_service.create_rate(session, ACTOR, tenant_id, DEMO_RATE)
-    await modules.create_module(
+    module = await modules.create_module(
         session, ACTOR, tenant_id, DEMO_MODULE.model_copy(update={"rate_ids": [rate.id]})
     )
+    (offer,) = await modules.module_offers(session, tenant_id, [module.id])
+    await _define_benefits(session, tenant_id, partners, rate, module)
     for reason in ("Moving away", "Too expensive", "Health reasons"):
         await modules.create_reason(session, ACTOR, tenant_id, reason)
     start = add_months(local_date(now, ZoneInfo(ZONE)).replace(day=1), -2)
@@ -191,7 +250,7 @@ async def _load_members(
         await customers_service.add_access_medium(
             session, ACTOR, customer, AccessMediumType.CARD_NUMBER, demo.card
         )
-        await contracts_service.create_contract(
+        contract = await contracts_service.create_contract(
             session,
             ACTOR,
             tenant_id,
@@ -204,6 +263,13 @@ async def _load_members(
             now,
         )
         await activities.check_in(session, ACTOR, customer, studio, now - timedelta(days=1))
+        if demo.number == SAUNA_MEMBER:
+            request = contracts_schemas.AdditionalModuleContractRequest(
+                additional_module_id=module.id,
+                payment_frequency_id=offer.frequencies[0].id,
+                book_trial_period=False,
+            )
+            await modules.purchase(session, ACTOR, contract, request, start)
     return created
 
 
@@ -307,7 +373,7 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
             select(OAuthClient).where(OAuthClient.client_id == OAUTH_CLIENT_ID),
             create_client,
         )
-        customers = await _load_members(session, tenant.id, studios, clock.now())
+        customers = await _load_members(session, tenant.id, studios, partners, clock.now())
         await session.commit()
     return {
         "tenantId": tenant.id,

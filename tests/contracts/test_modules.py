@@ -4,42 +4,15 @@ import asyncio
 
 import pytest
 
-from tests.chain import create_contract, create_rate
+from tests.chain import create_contract, create_module, create_rate
 from tests.helpers import expect
 
-MONTHLY = {
-    "type": "RECURRING",
-    "term": {"value": 1, "unit": "MONTH"},
-    "price": "9.90",
-    "currency": "EUR",
-}
 MODULE_SCOPES = [
     "MEMBERSHIP_SELF_SERVICE_READ",
     "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_READ",
     "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_READ",
     "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_WRITE",
 ]
-
-
-async def _module(chain, rate_ids, **fields):
-    body = {
-        "name": "Sauna",
-        "imageUrl": "https://example.org/sauna.png",
-        "term": {"value": 1, "unit": "MONTH"},
-        "extension": {
-            "extensionType": "TERM_EXTENSION",
-            "termExtension": {"value": 1, "unit": "MONTH"},
-        },
-        "cancelationPeriod": {"value": 14, "unit": "DAY"},
-        "trialPeriod": {"value": 7, "unit": "DAY"},
-        "paymentFrequencies": [MONTHLY],
-        "rateIds": rate_ids,
-        **fields,
-    }
-    response = await chain.client.post(
-        f"/admin/v1/tenants/{chain.tenant_id}/additional-modules", json=body, headers=chain.admin
-    )
-    return expect(response, 201)
 
 
 @pytest.fixture
@@ -49,11 +22,11 @@ async def shop(chain):
     other_rate = await create_rate(chain, name="Basic")
     customer = await chain.customer()
     contract = await create_contract(chain, customer, rate, "2026-01-01")
-    sauna = await _module(chain, [rate["id"]])
-    towel = await _module(chain, [rate["id"]], name="Towel", onlineBookable=False)
-    unpriced = await _module(chain, [rate["id"]], name="Unpriced", paymentFrequencies=[])
-    basic_only = await _module(chain, [other_rate["id"]], name="Basic only", trialPeriod=None)
-    no_trial = await _module(chain, [rate["id"]], name="No trial", trialPeriod=None)
+    sauna = await create_module(chain, [rate["id"]])
+    towel = await create_module(chain, [rate["id"]], name="Towel", onlineBookable=False)
+    unpriced = await create_module(chain, [rate["id"]], name="Unpriced", paymentFrequencies=[])
+    basic_only = await create_module(chain, [other_rate["id"]], name="Basic only", trialPeriod=None)
+    no_trial = await create_module(chain, [rate["id"]], name="No trial", trialPeriod=None)
     reason = expect(
         await chain.client.post(
             f"/admin/v1/tenants/{chain.tenant_id}/cancelation-reasons",

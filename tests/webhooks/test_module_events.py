@@ -3,7 +3,7 @@
 from standardwebhooks import Webhook
 
 from openbenefits.webhooks import worker
-from tests.chain import create_contract, create_rate
+from tests.chain import create_contract, create_rate, purchase_module
 from tests.helpers import expect
 from tests.webhooks.receiver import running_receiver
 from tests.webhooks.test_webhooks import subscribe
@@ -47,19 +47,8 @@ async def test_purchase_and_cancelation_are_delivered_as_contract_updates(chain,
             chain, receiver.url, chain.studio_a, eventTypes=["CONTRACT_UPDATED"]
         )
         base = f"/v1/memberships/{contract['id']}/self-service"
-        bought = expect(
-            await chain.client.post(
-                f"{base}/additional-modules/purchase",
-                json={
-                    "additionalModuleId": module["id"],
-                    "paymentFrequencyId": module["module"]["paymentFrequencies"][0]["id"],
-                    "bookTrialPeriod": False,
-                },
-                headers=chain.key_a,
-            ),
-            200,
-        )
-        path = f"{base}/additional-module-contracts/{bought['id']}"
+        bought = await purchase_module(chain, contract, module)
+        path = f"{base}/additional-module-contracts/{bought}"
         dates = expect(await chain.client.get(path, headers=chain.key_a), 200)
         expect(
             await chain.client.post(

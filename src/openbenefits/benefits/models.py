@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,8 +57,23 @@ class BenefitGrant(Base):
         CheckConstraint("(rate_id IS NULL) <> (module_id IS NULL)", name="one_source"),
         CheckConstraint("(uses IS NULL) = (period IS NULL)", name="uses_per_period"),
         CheckConstraint("uses IS NULL OR uses > 0", name="uses_positive"),
-        Index("ix_benefit_grants_rate_id", "rate_id"),
-        Index("ix_benefit_grants_module_id", "module_id"),
+        # One standing grant per benefit and rate or module; removed ones stay for the ledger.
+        Index(
+            "uq_benefit_grants_rate_id",
+            "rate_id",
+            "benefit_id",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+        Index(
+            "uq_benefit_grants_module_id",
+            "module_id",
+            "benefit_id",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
         Index("ix_benefit_grants_benefit_id", "benefit_id"),
     )
 

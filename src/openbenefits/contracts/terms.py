@@ -70,13 +70,20 @@ def notice_deadline(end: date, notice: Period) -> date:
     return date(year, month, day) - timedelta(days=1)
 
 
-def current_term_end(start: date, term: Period, extension: Period | None, today: date) -> date:
-    """The end of the term running on ``today``: the first term, then extension after extension
-    while the contract is not cancelled. Before ``start``, the first term's end."""
-    end = term_end(start, term)
+def current_term(
+    start: date, term: Period, extension: Period | None, today: date
+) -> tuple[date, date]:
+    """The first and last day of the term running on ``today``: the first term, then extension
+    after extension while the contract is not cancelled. Before ``start``, the first term."""
+    first, end = start, term_end(start, term)
     while extension is not None and end < today:
-        end = term_end(end + timedelta(days=1), extension)
-    return end
+        first = end + timedelta(days=1)
+        end = term_end(first, extension)
+    return first, end
+
+
+def current_term_end(start: date, term: Period, extension: Period | None, today: date) -> date:
+    return current_term(start, term, extension, today)[1]
 
 
 def earliest_end(

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Path, Query, Response, UploadFile
 
+from openbenefits.benefits import service as benefits
+from openbenefits.benefits.models import UsageChannel
 from openbenefits.customers import (
     access_codes,
     activities,
@@ -513,11 +515,8 @@ async def create_customer_weighing(
     same transaction: if the use is refused, nothing is stored."""
     customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     if benefit_key is not None:
-        # No benefit can be defined yet, so no key can name one.
-        raise InvalidRequest(
-            f"Benefit {benefit_key!r} does not exist.",
-            code="BENEFIT_NOT_FOUND",
-            reference="benefitKey",
+        await benefits.use(
+            session, principal, customer.id, benefit_key, clock.now(), channel=UsageChannel.WEIGHING
         )
     weighing = await activities.record_weighing(
         session, principal, customer, principal.studio_id, body, clock.now()

@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-22 14:11:20.004801
+Create Date: 2026-11-22 14:12:22.286263
 """
 
 from collections.abc import Sequence
@@ -109,8 +109,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("benefit_grants", schema=None) as batch_op:
         batch_op.create_index("ix_benefit_grants_benefit_id", ["benefit_id"], unique=False)
-        batch_op.create_index("ix_benefit_grants_module_id", ["module_id"], unique=False)
-        batch_op.create_index("ix_benefit_grants_rate_id", ["rate_id"], unique=False)
+        batch_op.create_index(
+            "uq_benefit_grants_module_id",
+            ["module_id", "benefit_id"],
+            unique=True,
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        )
+        batch_op.create_index(
+            "uq_benefit_grants_rate_id",
+            ["rate_id", "benefit_id"],
+            unique=True,
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        )
 
     op.create_table(
         "benefit_counters",
@@ -249,8 +261,16 @@ def downgrade() -> None:
     op.drop_table("benefit_usages")
     op.drop_table("benefit_counters")
     with op.batch_alter_table("benefit_grants", schema=None) as batch_op:
-        batch_op.drop_index("ix_benefit_grants_rate_id")
-        batch_op.drop_index("ix_benefit_grants_module_id")
+        batch_op.drop_index(
+            "uq_benefit_grants_rate_id",
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        )
+        batch_op.drop_index(
+            "uq_benefit_grants_module_id",
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        )
         batch_op.drop_index("ix_benefit_grants_benefit_id")
 
     op.drop_table("benefit_grants")

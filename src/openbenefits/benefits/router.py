@@ -1,0 +1,203 @@
+"""Studio Open API: partner benefits (seeds 000, 001) at the reference's paths, plus the
+contingent, the usage history and reversal (documented extras beside the reference's shapes)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+
+from openbenefits.benefits import schemas, service
+from openbenefits.benefits.models import BenefitUsage, BenefitUsageReversal
+from openbenefits.customers.card_numbers import CardNumberFormat
+from openbenefits.kit import idempotency
+from openbenefits.kit.pagination import Slice, make_slice, slice_offset
+from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
+from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.tenancy.auth import studio_principal
+from openbenefits.tenancy.principals import StudioPrincipal
+from openbenefits.tenancy.scopes import StudioScope as Scope
+
+router = APIRouter(
+    prefix="/v1/customers",
+    tags=["studio: benefits"],
+    route_class=StudioRoute,
+    responses=studio_error_responses(400, 401, 403, 404, 409),
+)
+Reader = Annotated[
+    StudioPrincipal,
+    Depends(studio_principal(Scope.CUSTOMER_BENEFIT_READ, Scope.CUSTOMER_READ, any_of=True)),
+]
+Writer = Annotated[
+    StudioPrincipal,
+    Depends(studio_principal(Scope.CUSTOMER_WRITE, Scope.CUSTOMER_BENEFIT_WRITE, any_of=True)),
+]
+CustomerId = Annotated[int, Path(alias="customerId")]
+BenefitKey = Annotated[str, Path(alias="benefitKey", max_length=100)]
+Keys = Annotated[list[str] | None, Query(alias="key", max_length=100)]
+
+
+def _validations(results: list[tuple[str, bool]]) -> list[schemas.BenefitValidationDto]:
+    return [schemas.BenefitValidationDto(key=key, valid=valid) for key, valid in results]
+
+
+# Before "/{customerId}/...": a literal path must match ahead of the parameter.
+@router.get(
+    "/benefits",
+    operation_id="getBenefitsByCardNumber",
+    response_model=list[schemas.BenefitValidationDto],
+)
+async def get_benefits_by_card_number(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    card_number: Annotated[str, Query(alias="cardNumber", min_length=1, max_length=100)],
+    card_number_format: Annotated[
+        CardNumberFormat, Query(alias="cardNumberFormat")
+    ] = CardNumberFormat.DECIMAL,
+    key: Keys = None,
+) -> list[schemas.BenefitValidationDto]:
+    """Which of the calling partner's benefits the card's holder can use now, in this studio."""
+    card = service.CardRef(card_number, card_number_format)
+    return _validations(await service.validate(session, principal, card, key or [], clock.now()))
+
+
+@router.get(
+    "/{customerId}/benefits",
+    operation_id="getBenefits",
+    response_model=list[schemas.BenefitValidationDto],
+)
+async def get_benefits(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    customer_id: CustomerId,
+    key: Keys = None,
+) -> list[schemas.BenefitValidationDto]:
+    """Which of the calling partner's benefits (or of ``key``) the customer can use now, in this
+    studio: a running contract grants it, no restriction is in force, contingent is left, the
+    integration is active here and, away from the home studio, the benefit is cross-facility."""
+    return _validations(
+        await service.validate(session, principal, customer_id, key or [], clock.now())
+    )
+
+
+@router.post(
+    "/{customerId}/benefits/{benefitKey}/use",
+    operation_id="useBenefit",
+    response_class=Response,
+    responses={200: {"description": "Benefit has been used."}},
+)
+async def use_benefit(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Writer,
+    customer_id: CustomerId,
+    benefit_key: BenefitKey,
+    idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
+) -> Response:
+    """Consume one use: 200 with no body, or 400 with the reason as ``errorCode``
+    (``BENEFIT_NOT_FOUND``, ``BENEFIT_NOT_AVAILABLE_IN_STUDIO``, ``CUSTOMER_ACCESS_RESTRICTED``,
+    ``BENEFIT_NOT_GRANTED``, ``BENEFIT_CONTINGENT_EXHAUSTED``). With ``Idempotency-Key`` a
+    retried request counts once."""
+    await service.use(
+        session, principal, customer_id, benefit_key, clock.now(), idempotency_key=idempotency_key
+    )
+    return Response(status_code=200)
+
+
+@router.get(
+    "/{customerId}/benefits/{benefitKey}/contingent",
+    operation_id="getBenefitContingent",
+    response_model=schemas.ContingentView,
+)
+async def get_benefit_contingent(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    customer_id: CustomerId,
+    benefit_key: BenefitKey,
+) -> schemas.ContingentView:
+    """Beyond the reference: the customer's contingent of the benefit now, grant by grant."""
+    held = await service.contingent(session, principal, customer_id, benefit_key, clock.now())
+    grants = [
+        schemas.GrantContingent(
+            grant_id=r.grant_id,
+            source="RATE" if r.source == "RATE" else "ADDITIONAL_MODULE",
+            contract_id=r.contract_id,
+            limit=r.limit,
+            period=r.contingent_period,
+            used=r.used,
+            remaining=r.remaining,
+            period_start=r.period.starts_at if r.period else None,
+            period_end=r.period.ends_at if r.period else None,
+        )
+        for r in held
+    ]
+    unlimited = not held or any(r.limit is None for r in held)
+    periods = [r.period for r in held if r.period is not None]
+    return schemas.ContingentView(
+        key=benefit_key,
+        limit=None if unlimited else sum(r.limit or 0 for r in held),
+        used=sum(r.used for r in held),
+        remaining=None if unlimited else sum(r.remaining or 0 for r in held),
+        period_start=max(p.starts_at for p in periods) if periods else None,
+        period_end=min(p.ends_at for p in periods) if periods else None,
+        grants=grants,
+    )
+
+
+def _usage(row: tuple[BenefitUsage, BenefitUsageReversal | None]) -> schemas.UsageOut:
+    usage, reversal = row
+    return schemas.UsageOut(
+        id=usage.id,
+        customer_id=usage.customer_id,
+        key=usage.benefit_key,
+        studio_id=usage.studio_id,
+        channel=usage.channel,
+        used_at=usage.used_at,
+        grant_id=usage.grant_id,
+        contract_id=usage.contract_id,
+        period_start=usage.period_start,
+        period_end=usage.period_end,
+        reversal=schemas.Reversal.model_validate(reversal) if reversal else None,
+    )
+
+
+@router.get(
+    "/{customerId}/benefit-usages",
+    operation_id="getBenefitUsages",
+    response_model=Slice[schemas.UsageOut],
+)
+async def get_benefit_usages(
+    session: SessionDep,
+    principal: Reader,
+    customer_id: CustomerId,
+    key: Annotated[str | None, Query(max_length=100)] = None,
+    offset: str = "0",
+    slice_size: Annotated[int, Query(alias="sliceSize", ge=1, le=500)] = 100,
+) -> Slice[schemas.UsageOut]:
+    """Beyond the reference: the customer's uses of the partner's benefits (or of ``key``),
+    oldest first, each with its reversal; pass the answer's ``offset`` for the next slice."""
+    after = slice_offset(offset)
+    rows = await service.history(session, principal, customer_id, key, after, slice_size)
+    return make_slice(rows, slice_size, offset, _usage, lambda row: row[0].id)
+
+
+@router.post(
+    "/{customerId}/benefit-usages/{usageId}/reversal",
+    operation_id="reverseBenefitUsage",
+    response_model=schemas.UsageOut,
+)
+async def reverse_benefit_usage(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Writer,
+    customer_id: CustomerId,
+    usage_id: Annotated[int, Path(alias="usageId")],
+    body: schemas.ReversalCreate,
+) -> schemas.UsageOut:
+    """Beyond the reference: undo a use (a reason is required). The use goes back to its
+    contingent; the ledger keeps both the use and its reversal."""
+    usage, reversal = await service.reverse(
+        session, principal, customer_id, usage_id, body.reason, clock.now()
+    )
+    return _usage((usage, reversal))
