@@ -25,6 +25,7 @@ from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
+from openbenefits.tenancy.key_cache import PrincipalCache
 from openbenefits.webhooks import admin as webhooks_admin
 from openbenefits.webhooks import worker as webhooks_worker
 
@@ -75,6 +76,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.clock = app_clock
+    app.state.principals = PrincipalCache(settings.api_key_cache_seconds)
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
     upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD

@@ -6,7 +6,9 @@ import hmac
 from sqlalchemy import select
 
 from openbenefits.kit.security import derive_key
+from openbenefits.tenancy import key_cache
 from openbenefits.tenancy.models import ApiKey
+from openbenefits.tenancy.principals import StudioPrincipal
 from tests.conftest import SECRET
 from tests.helpers import admin_headers, create_tenant, expect
 
@@ -55,6 +57,9 @@ async def test_revoked_key_is_refused(client, settings, clock):
         await client.get(f"/admin/v1/tenants/{setup.tenant_id}/api-keys", headers=admin), 200
     )
     key_id = keys["items"][0]["id"]
+    # Used first, so this process remembers the key: the revocation must make it forget.
+    used = await client.head("/v1/customers", headers={"X-API-KEY": setup.api_key})
+    assert used.status_code == 200
     revoked = await client.delete(
         f"/admin/v1/tenants/{setup.tenant_id}/api-keys/{key_id}", headers=admin
     )
@@ -120,3 +125,24 @@ async def test_unknown_scope_is_a_validation_error(client, settings, clock):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == "body.scopes.0"
+
+
+def test_remembered_keys_expire_and_can_be_forgotten(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(key_cache.time, "monotonic", lambda: now[0])
+    cache = key_cache.PrincipalCache(ttl_seconds=5, max_entries=2)
+    principal = StudioPrincipal(7, 1, 1, None, None, frozenset())
+    cache.put("a", principal)
+    assert cache.get("a") is principal
+    now[0] += 5
+    assert cache.get("a") is None
+    cache.put("a", principal)
+    cache.put("b", StudioPrincipal(8, 1, 1, None, None, frozenset()))
+    cache.forget(7)
+    assert (cache.get("a"), cache.get("b").api_key_id) == (None, 8)
+    cache.put("c", principal)
+    cache.put("d", principal)  # full: starts afresh rather than growing
+    assert cache.get("b") is None
+    off = key_cache.PrincipalCache(ttl_seconds=0)
+    off.put("a", principal)
+    assert off.get("a") is None

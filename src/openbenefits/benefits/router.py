@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from openbenefits.benefits import schemas, service
 from openbenefits.benefits.models import BenefitUsage, BenefitUsageReversal
+from openbenefits.benefits.rights import CardRef
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.kit import idempotency
 from openbenefits.kit.pagination import Slice, make_slice, slice_offset
@@ -56,7 +57,7 @@ async def get_benefits_by_card_number(
     key: Keys = None,
 ) -> list[schemas.BenefitValidationDto]:
     """Which of the calling partner's benefits the card's holder can use now, in this studio."""
-    card = service.CardRef(card_number, card_number_format)
+    card = CardRef(card_number, card_number_format)
     return _validations(await service.validate(session, principal, card, key or [], clock.now()))
 
 
@@ -169,6 +170,7 @@ def _usage(row: tuple[BenefitUsage, BenefitUsageReversal | None]) -> schemas.Usa
 )
 async def get_benefit_usages(
     session: SessionDep,
+    clock: ClockDep,
     principal: Reader,
     customer_id: CustomerId,
     key: Annotated[str | None, Query(max_length=100)] = None,
@@ -178,7 +180,9 @@ async def get_benefit_usages(
     """Beyond the reference: the customer's uses of the partner's benefits (or of ``key``),
     oldest first, each with its reversal; pass the answer's ``offset`` for the next slice."""
     after = slice_offset(offset)
-    rows = await service.history(session, principal, customer_id, key, after, slice_size)
+    rows = await service.history(
+        session, principal, customer_id, key, after, slice_size, clock.now()
+    )
     return make_slice(rows, slice_size, offset, _usage, lambda row: row[0].id)
 
 

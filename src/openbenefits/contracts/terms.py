@@ -86,6 +86,15 @@ def current_term_end(start: date, term: Period, extension: Period | None, today:
     return current_term(start, term, extension, today)[1]
 
 
+def runs_on(
+    start: date, term: Period, extension: Period | None, ends_on: date | None, today: date
+) -> bool:
+    """Whether a contract runs on ``today``: from its start to ``ends_on`` once cancelled, else
+    to the end of its current term (term after term while it extends)."""
+    end = ends_on if ends_on is not None else current_term_end(start, term, extension, today)
+    return start <= today <= end
+
+
 def earliest_end(
     start: date,
     term: Period,

@@ -9,7 +9,7 @@ from openbenefits.kit.pagination import Page, PageParams, page_of, page_params
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
 from openbenefits.kit.schemas import problem_responses
 from openbenefits.tenancy import schemas, service
-from openbenefits.tenancy.auth import Admin, AdminTenant
+from openbenefits.tenancy.auth import Admin, AdminTenant, PrincipalCacheDep
 
 router = APIRouter(
     prefix="/admin/v1",
@@ -188,10 +188,17 @@ async def get_api_key(tenant: AdminTenant, session: SessionDep, key_id: KeyId) -
 
 @router.delete(f"{TENANT}/api-keys/{{apiKeyId}}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(
-    admin: Admin, tenant: AdminTenant, session: SessionDep, clock: ClockDep, key_id: KeyId
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    cache: PrincipalCacheDep,
+    key_id: KeyId,
 ) -> Response:
+    """Revoked at once in this process, within ``api_key_cache_seconds`` in the others."""
     api_key = await service.get_api_key(session, tenant.id, key_id)
     await service.revoke(session, admin, api_key, clock.now())
+    cache.forget(api_key.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,13 +4,14 @@
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from openbenefits.kit.errors import Unauthorized
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep
 from openbenefits.kit.security import verify_token
 from openbenefits.tenancy import service
+from openbenefits.tenancy.key_cache import PrincipalCache
 from openbenefits.tenancy.models import Tenant
 from openbenefits.tenancy.principals import (
     ADMIN_AUDIENCE,
@@ -25,10 +26,21 @@ loyalty_bearer = HTTPBearer(scheme_name="LoyaltyBearer", auto_error=False)
 admin_bearer = HTTPBearer(scheme_name="AdminBearer", auto_error=False)
 
 
+async def _principal_cache(request: Request) -> PrincipalCache:
+    cache: PrincipalCache = request.app.state.principals
+    return cache
+
+
+PrincipalCacheDep = Annotated[PrincipalCache, Depends(_principal_cache)]
+
+
 async def studio_key(
-    session: SessionDep, settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)]
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: PrincipalCacheDep,
+    key: Annotated[str | None, Security(api_key_header)],
 ) -> StudioPrincipal:
-    return await service.authenticate_api_key(session, settings.signing_key, key)
+    return await service.authenticate_api_key(session, settings.signing_key, key, cache)
 
 
 def studio_principal(

@@ -16,6 +16,7 @@ from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.kit.schemas import RequestModel
 from openbenefits.kit.security import hash_secret, new_secret, sign_token
 from openbenefits.tenancy import schemas
+from openbenefits.tenancy.key_cache import PrincipalCache
 from openbenefits.tenancy.models import (
     ApiKey,
     OAuthClient,
@@ -307,21 +308,25 @@ async def revoke(
 
 
 async def authenticate_api_key(
-    session: AsyncSession, master: bytes, key: str | None
+    session: AsyncSession, master: bytes, key: str | None, cache: PrincipalCache
 ) -> StudioPrincipal:
     if not key:
         raise Unauthorized("The X-API-KEY header is missing.", code="API_KEY_MISSING")
+    key_hash = hash_secret(master, key)
+    cached = cache.get(key_hash)
+    if cached is not None:
+        return cached
     row = (
         await session.execute(
             select(ApiKey, PartnerIntegration.partner_id)
             .outerjoin(PartnerIntegration, PartnerIntegration.id == ApiKey.partner_integration_id)
-            .where(ApiKey.key_hash == hash_secret(master, key), ApiKey.revoked_at.is_(None))
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         )
     ).first()
     if row is None:
         raise Unauthorized("The API key is not valid.", code="API_KEY_INVALID")
     api_key, partner_id = row
-    return StudioPrincipal(
+    principal = StudioPrincipal(
         api_key_id=api_key.id,
         tenant_id=api_key.tenant_id,
         studio_id=api_key.studio_id,
@@ -329,6 +334,8 @@ async def authenticate_api_key(
         partner_id=partner_id,
         scopes=frozenset(api_key.scopes),
     )
+    cache.put(key_hash, principal)
+    return principal
 
 
 # OAuth clients and tokens

@@ -1,0 +1,330 @@
+"""What a customer holds, read in one query: the customer as the calling partner sees them, the
+partner's benefits, and the grants the customer holds through running contracts, each with the
+uses counted in its current period. One round trip whatever the size of the usage history:
+counters are per period, so only the current one is read."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    String,
+    and_,
+    case,
+    exists,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from openbenefits.benefits.models import Benefit, BenefitCounter, BenefitGrant, ContingentPeriod
+from openbenefits.contracts.models import CancelationStatus, MainContract, ModuleContract
+from openbenefits.contracts.terms import Period as Term
+from openbenefits.contracts.terms import current_term, runs_on
+from openbenefits.customers.card_numbers import CardNumberFormat
+from openbenefits.customers.models import (
+    AccessMedium,
+    AccessMediumType,
+    AccessRestriction,
+    Customer,
+)
+from openbenefits.customers.service import card_number, customer_not_found
+from openbenefits.kit.periods import Period, PeriodUnit, calendar_period, local_date
+from openbenefits.tenancy.models import PartnerIntegration, Studio
+from openbenefits.tenancy.principals import StudioPrincipal
+
+
+@dataclass(frozen=True)
+class CardRef:
+    number: str
+    format: CardNumberFormat
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The customer as the benefit rules see them, from the calling partner's point of view."""
+
+    customer_id: int
+    tenant_id: int
+    home_studio_id: int
+    zone: ZoneInfo
+    restriction: AccessRestriction | None
+    active_in_calling_studio: bool
+    active_in_home_studio: bool
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One of the calling partner's benefits."""
+
+    id: int
+    key: str
+    cross_facility: bool
+
+
+@dataclass(frozen=True)
+class Right:
+    """One grant held through one running contract, with its current period's count."""
+
+    grant_id: int
+    benefit_id: int
+    source: str  # RATE or ADDITIONAL_MODULE
+    contract_id: int
+    limit: int | None  # None: unlimited
+    contingent_period: ContingentPeriod | None
+    period: Period | None
+    used: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+    def order(self) -> tuple[bool, float, int, int]:
+        # Unlimited first (nothing to count); then the contingent that lapses soonest. A fixed
+        # order also keeps concurrent uses from locking counters in opposite orders.
+        ends = self.period.ends_at.timestamp() if self.period else 0.0
+        return (self.limit is not None, ends, self.grant_id, self.contract_id)
+
+
+@dataclass(frozen=True)
+class Standing:
+    holder: Holder
+    offers: list[Offer]  # by key
+    rights: list[Right]  # in the order uses draw on them
+
+    def offer(self, key: str) -> Offer | None:
+        return next((offer for offer in self.offers if offer.key == key), None)
+
+
+def _integration_active(
+    principal: StudioPrincipal, studio_id: int | InstrumentedAttribute[int]
+) -> ScalarSelect[bool]:
+    return (
+        select(PartnerIntegration.active)
+        .where(
+            PartnerIntegration.partner_id == principal.partner_id,
+            PartnerIntegration.studio_id == studio_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def _counted(
+    grant_id: InstrumentedAttribute[int], contract_id: InstrumentedAttribute[int], now: datetime
+) -> ColumnElement[bool]:
+    return and_(
+        BenefitCounter.grant_id == grant_id,
+        BenefitCounter.contract_id == contract_id,
+        BenefitCounter.period_start <= now,
+        BenefitCounter.period_end > now,
+    )
+
+
+def _typed_null(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    # The union's column types come from its first branch: a bare NULL there would leave the
+    # other branch's dates and enums unconverted.
+    return type_coerce(null(), column.type)
+
+
+def _held_grants(now: datetime) -> Any:
+    """Every standing grant with the contract it is held through (a main contract for a rate's
+    grant, a module contract on its main contract for a module's), in the same columns, with
+    the count of the period running at ``now``."""
+    standing = BenefitGrant.removed_at.is_(None)
+    by_rate = (
+        select(
+            MainContract.customer_id,
+            BenefitGrant.id.label("grant_id"),
+            BenefitGrant.benefit_id,
+            BenefitGrant.uses,
+            BenefitGrant.period,
+            literal("RATE", String).label("source"),
+            MainContract.id.label("contract_id"),
+            MainContract.start_date,
+            MainContract.term_value,
+            MainContract.term_unit,
+            MainContract.extension_term_value,
+            MainContract.extension_term_unit,
+            MainContract.cancellation_date.label("ends_on"),
+            _typed_null(MainContract.start_date).label("main_start_date"),
+            _typed_null(MainContract.term_value).label("main_term_value"),
+            _typed_null(MainContract.term_unit).label("main_term_unit"),
+            _typed_null(MainContract.extension_term_value).label("main_extension_term_value"),
+            _typed_null(MainContract.extension_term_unit).label("main_extension_term_unit"),
+            _typed_null(MainContract.cancellation_date).label("main_ends_on"),
+            BenefitCounter.used,
+            BenefitCounter.period_start.label("counted_from"),
+        )
+        .join(MainContract, MainContract.rate_id == BenefitGrant.rate_id)
+        .outerjoin(BenefitCounter, _counted(BenefitGrant.id, MainContract.id, now))
+        .where(standing)
+    )
+    by_module = (
+        select(
+            MainContract.customer_id,
+            BenefitGrant.id,
+            BenefitGrant.benefit_id,
+            BenefitGrant.uses,
+            BenefitGrant.period,
+            literal("ADDITIONAL_MODULE", String),
+            ModuleContract.id,
+            ModuleContract.start_date,
+            ModuleContract.term_value,
+            ModuleContract.term_unit,
+            ModuleContract.extension_term_value,
+            ModuleContract.extension_term_unit,
+            # Only a confirmed cancelation ends a module contract.
+            case(
+                (
+                    ModuleContract.cancelation_status == CancelationStatus.CANCELED,
+                    ModuleContract.cancelation_date,
+                ),
+                else_=null(),
+            ),
+            MainContract.start_date,
+            MainContract.term_value,
+            MainContract.term_unit,
+            MainContract.extension_term_value,
+            MainContract.extension_term_unit,
+            MainContract.cancellation_date,
+            BenefitCounter.used,
+            BenefitCounter.period_start,
+        )
+        .join(ModuleContract, ModuleContract.module_id == BenefitGrant.module_id)
+        .join(MainContract, MainContract.id == ModuleContract.main_contract_id)
+        .outerjoin(BenefitCounter, _counted(BenefitGrant.id, ModuleContract.id, now))
+        .where(standing)
+    )
+    return union_all(by_rate, by_module).subquery("held")
+
+
+def _term(value: int | None, unit: Any) -> Term | None:
+    return None if value is None or unit is None else Term(value, unit)
+
+
+def _running(row: Any, prefix: str, today: date) -> bool:
+    start = getattr(row, f"{prefix}start_date")
+    term = _term(getattr(row, f"{prefix}term_value"), getattr(row, f"{prefix}term_unit"))
+    assert term is not None
+    extension = _term(
+        getattr(row, f"{prefix}extension_term_value"), getattr(row, f"{prefix}extension_term_unit")
+    )
+    return runs_on(start, term, extension, getattr(row, f"{prefix}ends_on"), today)
+
+
+def _right(row: Any, zone: ZoneInfo, now: datetime, today: date) -> Right | None:
+    """The right a row describes, if its contract (and a module's main contract) runs today."""
+    if not _running(row, "", today):
+        return None
+    if row.main_start_date is not None and not _running(row, "main_", today):
+        return None
+    period: Period | None = None
+    if row.period is ContingentPeriod.TERM:
+        term = _term(row.term_value, row.term_unit)
+        assert term is not None
+        extension = _term(row.extension_term_value, row.extension_term_unit)
+        first, last = current_term(row.start_date, term, extension, today)
+        period = Period(first, last + timedelta(days=1), zone)
+    elif row.period is not None:
+        period = calendar_period(PeriodUnit(row.period), now, zone)
+    counted = period is not None and row.counted_from == period.starts_at
+    return Right(
+        grant_id=row.grant_id,
+        benefit_id=row.benefit_id,
+        source=row.source,
+        contract_id=row.contract_id,
+        limit=row.uses,
+        contingent_period=row.period,
+        period=period,
+        used=(row.used or 0) if counted else 0,
+    )
+
+
+async def standing(
+    session: AsyncSession,
+    principal: StudioPrincipal,
+    customer: int | CardRef,
+    keys: Sequence[str],
+    now: datetime,
+) -> Standing:
+    """The customer (looked up across the tenant's studios where the partner is integrated:
+    cross-facility use needs that; any other customer is 404), the partner's benefits (only
+    ``keys``, if given) and the rights held in them now."""
+    visible = Customer.studio_id == principal.studio_id
+    offered: ColumnElement[bool] = false()
+    if principal.partner_id is not None:
+        visible = or_(
+            visible,
+            exists().where(
+                PartnerIntegration.partner_id == principal.partner_id,
+                PartnerIntegration.studio_id == Customer.studio_id,
+            ),
+        )
+        offered = and_(
+            Benefit.tenant_id == principal.tenant_id, Benefit.partner_id == principal.partner_id
+        )
+        if keys:
+            offered = and_(offered, Benefit.key.in_(keys))
+    held = _held_grants(now)
+    statement = (
+        select(
+            Customer.id,
+            Customer.studio_id,
+            Studio.time_zone,
+            AccessRestriction,
+            _integration_active(principal, principal.studio_id).label("active_here"),
+            _integration_active(principal, Customer.studio_id).label("active_at_home"),
+            Benefit.id.label("offer_id"),
+            Benefit.key,
+            Benefit.cross_facility,
+            held,
+        )
+        .join(Studio, Studio.id == Customer.studio_id)
+        .outerjoin(AccessRestriction, AccessRestriction.customer_id == Customer.id)
+        .outerjoin(Benefit, offered)
+        .outerjoin(held, and_(held.c.benefit_id == Benefit.id, held.c.customer_id == Customer.id))
+        .where(Customer.tenant_id == principal.tenant_id, visible)
+        .order_by(Benefit.key)
+    )
+    if isinstance(customer, CardRef):
+        statement = statement.join(AccessMedium, AccessMedium.customer_id == Customer.id).where(
+            AccessMedium.tenant_id == principal.tenant_id,
+            AccessMedium.type == AccessMediumType.CARD_NUMBER,
+            AccessMedium.value == card_number(customer.number, customer.format),
+        )
+    else:
+        statement = statement.where(Customer.id == customer)
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        raise customer_not_found(customer if isinstance(customer, int) else None)
+    first = rows[0]
+    zone = ZoneInfo(first.time_zone)
+    holder = Holder(
+        customer_id=first.id,
+        tenant_id=principal.tenant_id,
+        home_studio_id=first.studio_id,
+        zone=zone,
+        restriction=first.AccessRestriction,
+        active_in_calling_studio=bool(first.active_here),
+        active_in_home_studio=bool(first.active_at_home),
+    )
+    today = local_date(now, zone)
+    offers: dict[int, Offer] = {}
+    rights: list[Right] = []
+    for row in rows:
+        if row.offer_id is None:
+            continue
+        offers.setdefault(row.offer_id, Offer(row.offer_id, row.key, row.cross_facility))
+        if row.grant_id is not None and (right := _right(row, zone, now, today)) is not None:
+            rights.append(right)
+    return Standing(holder, list(offers.values()), sorted(rights, key=Right.order))
