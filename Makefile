@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format clean
+.PHONY: run test test-postgres lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
+
+# The benchmark (bench/README.md): PostgreSQL with two server processes, then embedded SQLite.
+# Needs wrk and a PostgreSQL server; pass options through, e.g. BENCH_ARGS="--customers 1000000".
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --db postgres $(BENCH_ARGS)
+	$(BIN)/python bench/run.py --db sqlite $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
