@@ -86,6 +86,9 @@ def create_app(
         larger=[(customers_router.UPLOAD_PATHS, upload_limit)],
     )
     app.add_middleware(RequestContextMiddleware)
+    # Routes are matched in order: the hot benefit paths first. Ahead of the customers router
+    # too, so that /v1/customers/benefits is not taken for a customer id.
+    app.include_router(benefits_router.router)
     app.include_router(ops.router)
     app.include_router(downloads.router)
     app.include_router(tenancy_router.oauth_router)
@@ -95,8 +98,6 @@ def create_app(
     app.include_router(customers_admin.fields_router)
     app.include_router(webhooks_admin.router)
     app.include_router(benefits_admin.router)
-    # Ahead of the customers router: /v1/customers/benefits must not be taken for a customer id.
-    app.include_router(benefits_router.router)
     app.include_router(customers_router.router)
     app.include_router(contracts_router.router)
     app.include_router(memberships.router)

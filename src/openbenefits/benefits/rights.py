@@ -6,17 +6,20 @@ counters are per period, so only the current one is read."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     ScalarSelect,
+    Select,
     String,
     and_,
+    bindparam,
     case,
     exists,
-    false,
     literal,
     null,
     or_,
@@ -58,9 +61,15 @@ class Holder:
     tenant_id: int
     home_studio_id: int
     zone: ZoneInfo
-    restriction: AccessRestriction | None
+    restriction: "Restriction | None"
     active_in_calling_studio: bool
     active_in_home_studio: bool
+
+
+@dataclass(frozen=True)
+class Restriction:
+    start_date: date | None
+    end_date: date | None
 
 
 @dataclass(frozen=True)
@@ -106,27 +115,32 @@ class Standing:
         return next((offer for offer in self.offers if offer.key == key), None)
 
 
+# The statements are built once, with bound parameters: building and fingerprinting a statement
+# of this size costs more than running it.
+NOW = bindparam("now", type_=BenefitCounter.period_start.type)
+PARTNER_ID = bindparam("partner_id", type_=BigInteger)
+
+
 def _integration_active(
-    principal: StudioPrincipal, studio_id: int | InstrumentedAttribute[int]
+    studio_id: ColumnElement[int] | InstrumentedAttribute[int],
 ) -> ScalarSelect[bool]:
     return (
         select(PartnerIntegration.active)
         .where(
-            PartnerIntegration.partner_id == principal.partner_id,
-            PartnerIntegration.studio_id == studio_id,
+            PartnerIntegration.partner_id == PARTNER_ID, PartnerIntegration.studio_id == studio_id
         )
         .scalar_subquery()
     )
 
 
 def _counted(
-    grant_id: InstrumentedAttribute[int], contract_id: InstrumentedAttribute[int], now: datetime
+    grant_id: InstrumentedAttribute[int], contract_id: InstrumentedAttribute[int]
 ) -> ColumnElement[bool]:
     return and_(
         BenefitCounter.grant_id == grant_id,
         BenefitCounter.contract_id == contract_id,
-        BenefitCounter.period_start <= now,
-        BenefitCounter.period_end > now,
+        BenefitCounter.period_start <= NOW,
+        BenefitCounter.period_end > NOW,
     )
 
 
@@ -136,14 +150,15 @@ def _typed_null(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
     return type_coerce(null(), column.type)
 
 
-def _held_grants(now: datetime) -> Any:
-    """Every standing grant with the contract it is held through (a main contract for a rate's
-    grant, a module contract on its main contract for a module's), in the same columns, with
-    the count of the period running at ``now``."""
-    standing = BenefitGrant.removed_at.is_(None)
+def _held_grants(customer_id: ColumnElement[int]) -> Any:
+    """The customer's standing grants with the contract each is held through (a main contract
+    for a rate's grant, a module contract on its main contract for a module's), in the same
+    columns, with the count of the period running at ``now``."""
+    held_by_customer = and_(
+        BenefitGrant.removed_at.is_(None), MainContract.customer_id == customer_id
+    )
     by_rate = (
         select(
-            MainContract.customer_id,
             BenefitGrant.id.label("grant_id"),
             BenefitGrant.benefit_id,
             BenefitGrant.uses,
@@ -166,12 +181,11 @@ def _held_grants(now: datetime) -> Any:
             BenefitCounter.period_start.label("counted_from"),
         )
         .join(MainContract, MainContract.rate_id == BenefitGrant.rate_id)
-        .outerjoin(BenefitCounter, _counted(BenefitGrant.id, MainContract.id, now))
-        .where(standing)
+        .outerjoin(BenefitCounter, _counted(BenefitGrant.id, MainContract.id))
+        .where(held_by_customer)
     )
     by_module = (
         select(
-            MainContract.customer_id,
             BenefitGrant.id,
             BenefitGrant.benefit_id,
             BenefitGrant.uses,
@@ -202,10 +216,61 @@ def _held_grants(now: datetime) -> Any:
         )
         .join(ModuleContract, ModuleContract.module_id == BenefitGrant.module_id)
         .join(MainContract, MainContract.id == ModuleContract.main_contract_id)
-        .outerjoin(BenefitCounter, _counted(BenefitGrant.id, ModuleContract.id, now))
-        .where(standing)
+        .outerjoin(BenefitCounter, _counted(BenefitGrant.id, ModuleContract.id))
+        .where(held_by_customer)
     )
     return union_all(by_rate, by_module).subquery("held")
+
+
+@cache
+def _standing_statement(by_card: bool, only_keys: bool) -> Select[*tuple[Any, ...]]:
+    """The one query behind ``standing``. The customer is named by id, or by a card number
+    resolved inside the statement, so each union branch can seek the customer's contracts."""
+    tenant_id = bindparam("tenant_id", type_=BigInteger)
+    customer_id: ColumnElement[int] = (
+        select(AccessMedium.customer_id)
+        .where(
+            AccessMedium.tenant_id == tenant_id,
+            AccessMedium.type == AccessMediumType.CARD_NUMBER,
+            AccessMedium.value == bindparam("card"),
+        )
+        .scalar_subquery()
+        if by_card
+        else bindparam("customer_id", type_=BigInteger)
+    )
+    visible = or_(
+        Customer.studio_id == bindparam("studio_id", type_=BigInteger),
+        exists().where(
+            PartnerIntegration.partner_id == PARTNER_ID,
+            PartnerIntegration.studio_id == Customer.studio_id,
+        ),
+    )
+    offered = and_(Benefit.tenant_id == tenant_id, Benefit.partner_id == PARTNER_ID)
+    if only_keys:
+        offered = and_(offered, Benefit.key.in_(bindparam("keys", expanding=True)))
+    held = _held_grants(customer_id)
+    return (
+        select(
+            Customer.id,
+            Customer.studio_id,
+            Studio.time_zone,
+            AccessRestriction.customer_id.label("restricted"),
+            AccessRestriction.start_date.label("restricted_from"),
+            AccessRestriction.end_date.label("restricted_until"),
+            _integration_active(bindparam("studio_id", type_=BigInteger)).label("active_here"),
+            _integration_active(Customer.studio_id).label("active_at_home"),
+            Benefit.id.label("offer_id"),
+            Benefit.key,
+            Benefit.cross_facility,
+            held,
+        )
+        .join(Studio, Studio.id == Customer.studio_id)
+        .outerjoin(AccessRestriction, AccessRestriction.customer_id == Customer.id)
+        .outerjoin(Benefit, offered)
+        .outerjoin(held, held.c.benefit_id == Benefit.id)
+        .where(Customer.id == customer_id, Customer.tenant_id == tenant_id, visible)
+        .order_by(Benefit.key)
+    )
 
 
 def _term(value: int | None, unit: Any) -> Term | None:
@@ -260,51 +325,20 @@ async def standing(
     """The customer (looked up across the tenant's studios where the partner is integrated:
     cross-facility use needs that; any other customer is 404), the partner's benefits (only
     ``keys``, if given) and the rights held in them now."""
-    visible = Customer.studio_id == principal.studio_id
-    offered: ColumnElement[bool] = false()
-    if principal.partner_id is not None:
-        visible = or_(
-            visible,
-            exists().where(
-                PartnerIntegration.partner_id == principal.partner_id,
-                PartnerIntegration.studio_id == Customer.studio_id,
-            ),
-        )
-        offered = and_(
-            Benefit.tenant_id == principal.tenant_id, Benefit.partner_id == principal.partner_id
-        )
-        if keys:
-            offered = and_(offered, Benefit.key.in_(keys))
-    held = _held_grants(now)
-    statement = (
-        select(
-            Customer.id,
-            Customer.studio_id,
-            Studio.time_zone,
-            AccessRestriction,
-            _integration_active(principal, principal.studio_id).label("active_here"),
-            _integration_active(principal, Customer.studio_id).label("active_at_home"),
-            Benefit.id.label("offer_id"),
-            Benefit.key,
-            Benefit.cross_facility,
-            held,
-        )
-        .join(Studio, Studio.id == Customer.studio_id)
-        .outerjoin(AccessRestriction, AccessRestriction.customer_id == Customer.id)
-        .outerjoin(Benefit, offered)
-        .outerjoin(held, and_(held.c.benefit_id == Benefit.id, held.c.customer_id == Customer.id))
-        .where(Customer.tenant_id == principal.tenant_id, visible)
-        .order_by(Benefit.key)
-    )
+    params: dict[str, object] = {
+        "tenant_id": principal.tenant_id,
+        "studio_id": principal.studio_id,
+        "partner_id": principal.partner_id,
+        "now": now,
+    }
     if isinstance(customer, CardRef):
-        statement = statement.join(AccessMedium, AccessMedium.customer_id == Customer.id).where(
-            AccessMedium.tenant_id == principal.tenant_id,
-            AccessMedium.type == AccessMediumType.CARD_NUMBER,
-            AccessMedium.value == card_number(customer.number, customer.format),
-        )
+        params["card"] = card_number(customer.number, customer.format)
     else:
-        statement = statement.where(Customer.id == customer)
-    rows = (await session.execute(statement)).all()
+        params["customer_id"] = customer
+    if keys:
+        params["keys"] = list(keys)
+    statement = _standing_statement(isinstance(customer, CardRef), bool(keys))
+    rows = (await session.execute(statement, params)).all()
     if not rows:
         raise customer_not_found(customer if isinstance(customer, int) else None)
     first = rows[0]
@@ -314,7 +348,9 @@ async def standing(
         tenant_id=principal.tenant_id,
         home_studio_id=first.studio_id,
         zone=zone,
-        restriction=first.AccessRestriction,
+        restriction=Restriction(first.restricted_from, first.restricted_until)
+        if first.restricted is not None
+        else None,
         active_in_calling_studio=bool(first.active_here),
         active_in_home_studio=bool(first.active_at_home),
     )

@@ -20,10 +20,13 @@ their uses per period in a ``benefit_counters`` row; a use takes one with a sing
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from openbenefits.benefits.models import (
     Benefit,
@@ -37,7 +40,7 @@ from openbenefits.customers.views import restriction_in_force
 from openbenefits.kit import audit, outbox
 from openbenefits.kit.db import flush_or_conflict
 from openbenefits.kit.errors import AppError, Conflict, InvalidRequest, NotFound
-from openbenefits.kit.periods import Period, local_date
+from openbenefits.kit.periods import local_date
 from openbenefits.tenancy.principals import StudioPrincipal
 from openbenefits.webhooks.schemas import EventType
 
@@ -127,28 +130,77 @@ async def validate(
 # Using
 
 
-async def _take_one(
-    session: AsyncSession, tenant_id: int, right: Right, period: Period, limit: int
-) -> int | None:
-    """One use from ``right``'s counter: create the period's row at 1, or add 1 while below the
-    limit. The counter's id, or None when the contingent is exhausted."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+@cache
+def _take_one_statement(dialect_name: str) -> Executable:
+    """One use from a counter: create the period's row at 1, or add 1 while below the limit;
+    answers the counter's id, or nothing when the contingent is exhausted. Built once per
+    dialect (the upsert is spelled alike on both, but each has its own construct)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(BenefitCounter).values(
-        tenant_id=tenant_id,
-        grant_id=right.grant_id,
-        contract_id=right.contract_id,
-        period_start=period.starts_at,
-        period_end=period.ends_at,
-        uses_limit=limit,
-        used=1,
+        {**{column: bindparam(column) for column in _COUNTER_COLUMNS}, "used": 1}
     )
-    upsert = statement.on_conflict_do_update(
+    upsert: Executable = statement.on_conflict_do_update(
         index_elements=["grant_id", "contract_id", "period_start"],
         set_={"used": BenefitCounter.used + 1, "uses_limit": statement.excluded.uses_limit},
         where=BenefitCounter.used < statement.excluded.uses_limit,
     ).returning(BenefitCounter.id)
-    counter_id: int | None = await session.scalar(upsert)
-    return counter_id
+    return upsert
+
+
+_COUNTER_COLUMNS = (
+    "tenant_id",
+    "grant_id",
+    "contract_id",
+    "period_start",
+    "period_end",
+    "uses_limit",
+)
+_USAGE_COLUMNS = (
+    "tenant_id",
+    "customer_id",
+    "benefit_id",
+    "benefit_key",
+    "grant_id",
+    "contract_id",
+    "counter_id",
+    "period_start",
+    "period_end",
+    "studio_id",
+    "api_key_id",
+    "channel",
+    "used_at",
+    "idempotency_key",
+)
+_RECORD_USAGE = (
+    insert(BenefitUsage)
+    .values({column: bindparam(column) for column in _USAGE_COLUMNS})
+    .returning(BenefitUsage.id)
+)
+
+
+async def _take(
+    session: AsyncSession, tenant_id: int, rights: list[Right]
+) -> tuple[Right, int | None] | None:
+    """Take one use from the first right that has one (``rights`` are in drawing order): the
+    right and the counter it was counted on (None for an unlimited grant)."""
+    take_one = _take_one_statement(session.get_bind().dialect.name)
+    for right in rights:
+        if right.limit is None or right.period is None:
+            return right, None
+        counter_id: int | None = await session.scalar(
+            take_one,
+            {
+                "tenant_id": tenant_id,
+                "grant_id": right.grant_id,
+                "contract_id": right.contract_id,
+                "period_start": right.period.starts_at,
+                "period_end": right.period.ends_at,
+                "uses_limit": right.limit,
+            },
+        )
+        if counter_id is not None:
+            return right, counter_id
+    return None
 
 
 async def use(
@@ -160,22 +212,15 @@ async def use(
     *,
     channel: UsageChannel = UsageChannel.USE,
     idempotency_key: str | None = None,
-) -> BenefitUsage:
-    """Consume one use of ``key`` (400 with the reason when refused) and record it."""
+) -> int:
+    """Consume one use of ``key`` (400 with the reason when refused) and record it in the
+    ledger; the ledger entry's id."""
     found, benefit = await _standing_for(session, principal, customer, key, now)
     holder = found.holder
     refused = _refusal(found, benefit, principal, now)
     if refused is not None:
         raise refused
-    taken: tuple[Right, int | None] | None = None
-    for right in found.rights:
-        if right.limit is None or right.period is None:
-            taken = (right, None)
-            break
-        counter_id = await _take_one(session, holder.tenant_id, right, right.period, right.limit)
-        if counter_id is not None:
-            taken = (right, counter_id)
-            break
+    taken = await _take(session, holder.tenant_id, found.rights)
     if taken is None:
         # Another request took the last use between our read and our write.
         raise refusal(
@@ -183,50 +228,63 @@ async def use(
             f"The contingent of {benefit.key!r} is used up for the current period.",
         )
     right, counter_id = taken
-    usage = BenefitUsage(
-        tenant_id=holder.tenant_id,
-        customer_id=holder.customer_id,
-        benefit_id=benefit.id,
-        benefit_key=benefit.key,
-        grant_id=right.grant_id,
-        contract_id=right.contract_id,
-        counter_id=counter_id,
-        period_start=right.period.starts_at if right.period else None,
-        period_end=right.period.ends_at if right.period else None,
-        studio_id=principal.studio_id,
-        api_key_id=principal.api_key_id,
-        channel=channel,
-        used_at=now,
-        idempotency_key=idempotency_key,
+    try:
+        recorded = await session.execute(
+            _RECORD_USAGE,
+            {
+                "tenant_id": holder.tenant_id,
+                "customer_id": holder.customer_id,
+                "benefit_id": benefit.id,
+                "benefit_key": benefit.key,
+                "grant_id": right.grant_id,
+                "contract_id": right.contract_id,
+                "counter_id": counter_id,
+                "period_start": right.period.starts_at if right.period else None,
+                "period_end": right.period.ends_at if right.period else None,
+                "studio_id": principal.studio_id,
+                "api_key_id": principal.api_key_id,
+                "channel": channel,
+                "used_at": now,
+                "idempotency_key": idempotency_key,
+            },
+        )
+        usage_id: int = recorded.scalar_one()
+    except IntegrityError as error:
+        raise Conflict(
+            "This Idempotency-Key was used for another use.", code="IDEMPOTENCY_KEY_REUSED"
+        ) from error
+    _emit(
+        session,
+        EventType.BENEFIT_USED,
+        usage_id,
+        holder,
+        {
+            "customerId": holder.customer_id,
+            "benefitKey": benefit.key,
+            "studioId": principal.studio_id,
+        },
+        now,
     )
-    session.add(usage)
-    await flush_or_conflict(
-        session, "This Idempotency-Key was used for another use.", code="IDEMPOTENCY_KEY_REUSED"
-    )
-    _emit(session, EventType.BENEFIT_USED, usage, holder.home_studio_id, now)
-    return usage
+    return usage_id
 
 
 def _emit(
     session: AsyncSession,
     event_type: EventType,
-    usage: BenefitUsage,
-    home_studio_id: int,
+    usage_id: int,
+    holder: Holder,
+    content: dict[str, object],
     now: datetime,
 ) -> None:
     # Routed to the customer's home studio, where the contingent is held.
     outbox.emit(
         session,
-        tenant_id=usage.tenant_id,
+        tenant_id=holder.tenant_id,
         event_type=event_type,
-        entity_id=usage.id,
-        content={
-            "customerId": usage.customer_id,
-            "benefitKey": usage.benefit_key,
-            "studioId": usage.studio_id,
-        },
+        entity_id=usage_id,
+        content=content,
         at=now,
-        studio_id=home_studio_id,
+        studio_id=holder.home_studio_id,
     )
 
 
@@ -286,7 +344,12 @@ async def reverse(
             .values(used=BenefitCounter.used - 1)
         )
     audit.record_change(session, principal, "benefit_usage.reversed", usage, reason=reason)
-    _emit(session, EventType.BENEFIT_USAGE_REVERSED, usage, holder.home_studio_id, now)
+    content = {
+        "customerId": usage.customer_id,
+        "benefitKey": usage.benefit_key,
+        "studioId": usage.studio_id,
+    }
+    _emit(session, EventType.BENEFIT_USAGE_REVERSED, usage.id, holder, content, now)
     return usage, reversal
 
 

@@ -3,6 +3,7 @@ additional-information fields a customer's assignments refer to."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from openbenefits.customers import schemas
@@ -34,7 +35,17 @@ class CustomerView:
     zone: ZoneInfo
 
 
-def restriction_in_force(restriction: AccessRestriction | None, today: date) -> bool:
+class RestrictionDates(Protocol):
+    """An access restriction's dates: without both it is in force until deleted."""
+
+    @property
+    def start_date(self) -> date | None: ...
+
+    @property
+    def end_date(self) -> date | None: ...
+
+
+def restriction_in_force(restriction: RestrictionDates | None, today: date) -> bool:
     if restriction is None:
         return False
     if restriction.start_date is None or restriction.end_date is None:
