@@ -231,6 +231,8 @@ def run(
             path=f"/v1/customers/{{id}}/benefits/{BENEFIT_KEY}/use",
         ),
     }
+    if args.benefits_only:
+        scenarios = {name: scenarios[name] for name in (HEALTHZ, CHECK, USE)}
     serve = [
         str(BIN / "openbenefits"),
         *("serve", "--port", str(args.port), "--workers", str(args.workers)),
@@ -372,6 +374,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--port", type=int, default=8765, help="the naive app listens on +1")
+    parser.add_argument(
+        "--benefits-only", action="store_true", help="only healthz, benefit check and use"
+    )
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 2 if args.db == "postgres" else 1

@@ -26,8 +26,11 @@ class Settings(BaseSettings):
     # Used for hashing API keys and client secrets and for signing tokens. Several processes on one
     # PostgreSQL must share it, so production sets it; a lone embedded instance generates its own.
     secret_key: SecretStr | None = None
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # Connections each server process keeps open. Under more concurrent requests than this the
+    # overflow connections are opened and closed request after request, which costs more than
+    # the queries: size it to the concurrency a process serves.
+    db_pool_size: int = 24
+    db_max_overflow: int = 8
     max_body_bytes: int = 1024 * 1024
     # The largest document or profile image a client may upload (routes that take files accept
     # bodies this large plus the multipart framing).

@@ -183,11 +183,12 @@ async def _take(
 ) -> tuple[Right, int | None] | None:
     """Take one use from the first right that has one (``rights`` are in drawing order): the
     right and the counter it was counted on (None for an unlimited grant)."""
-    take_one = _take_one_statement(session.get_bind().dialect.name)
+    connection = await session.connection()
+    take_one = _take_one_statement(connection.dialect.name)
     for right in rights:
         if right.limit is None or right.period is None:
             return right, None
-        counter_id: int | None = await session.scalar(
+        counter_id: int | None = await connection.scalar(
             take_one,
             {
                 "tenant_id": tenant_id,
@@ -229,7 +230,8 @@ async def use(
         )
     right, counter_id = taken
     try:
-        recorded = await session.execute(
+        connection = await session.connection()
+        recorded = await connection.execute(
             _RECORD_USAGE,
             {
                 "tenant_id": holder.tenant_id,
