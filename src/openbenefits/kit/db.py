@@ -95,15 +95,8 @@ class Database:
         else:
             # No pre-ping: it would cost a round trip per request; a dead connection fails one
             # request and is replaced.
-            # Every statement is prepared once per connection. Generic plans: the hot paths are
-            # key lookups whose plan never depends on the values, and planning the benefit
-            # standing afresh would cost several times its execution.
             self.engine = create_async_engine(
-                url,
-                pool_size=pool_size,
-                max_overflow=max_overflow,
-                pool_recycle=1800,
-                connect_args={"server_settings": {"plan_cache_mode": "force_generic_plan"}},
+                url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800
             )
             self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
