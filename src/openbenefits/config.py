@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     # Connections each server process keeps open. Under more concurrent requests than this the
     # overflow connections are opened and closed request after request, which costs more than
     # the queries: size it to the concurrency a process serves.
-    db_pool_size: int = 24
+    db_pool_size: int = 16
     db_max_overflow: int = 8
     max_body_bytes: int = 1024 * 1024
     # The largest document or profile image a client may upload (routes that take files accept

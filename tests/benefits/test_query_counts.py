@@ -11,8 +11,7 @@ from tests.benefits.conftest import Scene
 @contextmanager
 def statements(db) -> Iterator[list[str]]:
     seen: list[str] = []
-    # On PostgreSQL the reading engine is the writing one with other options (same listeners).
-    engines = [db.engine.sync_engine] + ([db.read_engine.sync_engine] if db.is_sqlite else [])
+    engines = [db.engine.sync_engine, db.read_engine.sync_engine]
 
     def record(_conn, _cursor, statement, *_args) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):

@@ -95,10 +95,11 @@ class Database:
         else:
             # No pre-ping: it would cost a round trip per request; a dead connection fails one
             # request and is replaced.
-            self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800
-            )
-            self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_recycle": 1800}
+            self.engine = create_async_engine(url, **pool)
+            # A pool of its own, in autocommit from the connection's start: switching a shared
+            # connection's isolation level on every checkout costs more than a small query.
+            self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **pool)
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -135,8 +136,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.is_sqlite:
-            await self.read_engine.dispose()
+        await self.read_engine.dispose()
 
 
 async def flush_or_conflict(session: AsyncSession, message: str, *, code: str) -> None:

@@ -35,12 +35,16 @@ PrincipalCacheDep = Annotated[PrincipalCache, Depends(_principal_cache)]
 
 
 async def studio_key(
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: PrincipalCacheDep,
-    key: Annotated[str | None, Security(api_key_header)],
+    request: Request, key: Annotated[str | None, Security(api_key_header)]
 ) -> StudioPrincipal:
-    return await service.authenticate_api_key(session, settings.signing_key, key, cache)
+    # Reads the request's session, settings and cache itself rather than through three more
+    # dependencies: this runs on every studio request.
+    return await service.authenticate_api_key(
+        request.state.session,
+        request.app.state.settings.signing_key,
+        key,
+        request.app.state.principals,
+    )
 
 
 def studio_principal(
