@@ -187,6 +187,8 @@ async def load_dataset(
         # As autovacuum would have left the tables in service: statistics and visibility map.
         async with db.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
             await c.exec_driver_sql("VACUUM (ANALYZE)")
+            # Write the loaded pages out now, not during the measurements.
+            await c.exec_driver_sql("CHECKPOINT")
     await db.dispose()
     return Dataset(
         tenant_id=tenant_id,

@@ -188,7 +188,7 @@ async def test_services_emit_their_events(
 
 async def test_a_rolled_back_change_emits_nothing(db: Database, clock: FixedClock) -> None:
     async with db.session() as session:
-        outbox.emit(
+        await outbox.emit(
             session, tenant_id=1, event_type="CUSTOMER_CREATED", entity_id=1, content={}, at=None
         )
         await session.flush()

@@ -255,7 +255,7 @@ async def use(
         raise Conflict(
             "This Idempotency-Key was used for another use.", code="IDEMPOTENCY_KEY_REUSED"
         ) from error
-    _emit(
+    await _emit(
         session,
         EventType.BENEFIT_USED,
         usage_id,
@@ -270,7 +270,7 @@ async def use(
     return usage_id
 
 
-def _emit(
+async def _emit(
     session: AsyncSession,
     event_type: EventType,
     usage_id: int,
@@ -279,7 +279,7 @@ def _emit(
     now: datetime,
 ) -> None:
     # Routed to the customer's home studio, where the contingent is held.
-    outbox.emit(
+    await outbox.emit(
         session,
         tenant_id=holder.tenant_id,
         event_type=event_type,
@@ -351,7 +351,7 @@ async def reverse(
         "benefitKey": usage.benefit_key,
         "studioId": usage.studio_id,
     }
-    _emit(session, EventType.BENEFIT_USAGE_REVERSED, usage.id, holder, content, now)
+    await _emit(session, EventType.BENEFIT_USAGE_REVERSED, usage.id, holder, content, now)
     return usage, reversal
 
 

@@ -29,7 +29,7 @@ from openbenefits.webhooks.schemas import EventType
 PURCHASABLE = "ADDITIONAL_MODULE_PURCHASABLE"
 
 
-def _changed(
+async def _changed(
     session: AsyncSession, main: MainContract, contract: ModuleContract, kind: EventType
 ) -> None:
     """A module contract changed: its own event, and CONTRACT_UPDATED for the main contract (the
@@ -38,7 +38,7 @@ def _changed(
         (kind, {"contractId": main.id, "moduleContractId": contract.id}),
         (EventType.CONTRACT_UPDATED, {"contractId": main.id, "customerId": main.customer_id}),
     ):
-        outbox.emit(
+        await outbox.emit(
             session,
             tenant_id=main.tenant_id,
             event_type=event_type,
@@ -305,7 +305,7 @@ async def purchase(
     record_change(
         session, actor, "module_contract.created", contract, contractId=main.id, moduleId=module.id
     )
-    _changed(session, main, contract, EventType.CONTRACT_ADDITIONAL_MODULE_CREATED)
+    await _changed(session, main, contract, EventType.CONTRACT_ADDITIONAL_MODULE_CREATED)
     return contract
 
 
@@ -402,7 +402,7 @@ async def _emit_state(session: AsyncSession, contract: ModuleContract) -> None:
         if contract.cancelation_status is CancelationStatus.CANCELED
         else EventType.CONTRACT_ADDITIONAL_MODULE_UPDATED
     )
-    _changed(session, main, contract, kind)
+    await _changed(session, main, contract, kind)
 
 
 def _clear_cancelation(contract: ModuleContract) -> None:

@@ -27,11 +27,11 @@ from openbenefits.tenancy import service as tenancy_service
 from openbenefits.webhooks.schemas import EventType
 
 
-def _emit(
+async def _emit(
     session: AsyncSession, event_type: EventType, contract: MainContract, at: datetime
 ) -> None:
     """A webhook event of the contract, routed to the integrations of the contract's studio."""
-    outbox.emit(
+    await outbox.emit(
         session,
         tenant_id=contract.tenant_id,
         event_type=event_type,
@@ -210,7 +210,7 @@ async def create_contract(
     record_change(
         session, actor, "contract.created", contract, customerId=customer.id, rateId=rate.id
     )
-    _emit(session, EventType.CONTRACT_CREATED, contract, now)
+    await _emit(session, EventType.CONTRACT_CREATED, contract, now)
     return contract
 
 
@@ -276,5 +276,5 @@ async def cancel_contract(
         contract,
         cancellationDate=contract.cancellation_date.isoformat(),
     )
-    _emit(session, EventType.CONTRACT_CANCELLED, contract, now)
+    await _emit(session, EventType.CONTRACT_CANCELLED, contract, now)
     return contract

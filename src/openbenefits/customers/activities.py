@@ -51,7 +51,7 @@ async def check_in(
         tenant_id=customer.tenant_id,
         details={"checkInId": visit.id, "studioId": studio.id},
     )
-    outbox.emit(
+    await outbox.emit(
         session,
         tenant_id=customer.tenant_id,
         event_type=EventType.CUSTOMER_CHECKIN,

@@ -256,11 +256,11 @@ async def next_customer_number(session: AsyncSession, tenant_id: int) -> str:
             return str(number)
 
 
-def _emit(
+async def _emit(
     session: AsyncSession, event_type: EventType, customer: Customer, **content: object
 ) -> None:
     """A webhook event of the customer, routed to the integrations of the customer's studio."""
-    outbox.emit(
+    await outbox.emit(
         session,
         tenant_id=customer.tenant_id,
         event_type=event_type,
@@ -325,7 +325,7 @@ async def create_prospect(
     session.add(customer)
     await session.flush()
     _audit(session, actor, "created", customer, status=customer.status)
-    _emit(session, EventType.CUSTOMER_CREATED, customer)
+    await _emit(session, EventType.CUSTOMER_CREATED, customer)
     if values:
         await additional_information.replace_assignments(session, actor, customer, values)
     return customer
@@ -355,7 +355,7 @@ async def create_customer(
         code="CUSTOMER_NUMBER_EXISTS",
     )
     _audit(session, actor, "created", customer, status=customer.status)
-    _emit(session, EventType.CUSTOMER_CREATED, customer)
+    await _emit(session, EventType.CUSTOMER_CREATED, customer)
     return customer
 
 
@@ -456,7 +456,7 @@ async def switch_studio(
         toStudioId=target_studio_id,
         switchDate=switch_date.isoformat(),
     )
-    _emit(session, EventType.CUSTOMER_HOME_STUDIO_UPDATED, customer)
+    await _emit(session, EventType.CUSTOMER_HOME_STUDIO_UPDATED, customer)
     return switch
 
 
@@ -510,7 +510,9 @@ async def add_access_medium(
     session.add(medium)
     await _flush_medium(session, medium)
     _audit(session, actor, "access_medium.added", customer, accessMediumId=medium.id, type=kind)
-    _emit(session, EventType.CUSTOMER_ACCESS_MEDIUM_CREATED, customer, accessMediumId=medium.id)
+    await _emit(
+        session, EventType.CUSTOMER_ACCESS_MEDIUM_CREATED, customer, accessMediumId=medium.id
+    )
     return medium
 
 
@@ -532,7 +534,9 @@ async def update_access_medium(
     medium.value = _medium_value(medium.type, value)
     await _flush_medium(session, medium)
     _audit(session, actor, "access_medium.updated", customer, accessMediumId=medium.id)
-    _emit(session, EventType.CUSTOMER_ACCESS_MEDIUM_UPDATED, customer, accessMediumId=medium.id)
+    await _emit(
+        session, EventType.CUSTOMER_ACCESS_MEDIUM_UPDATED, customer, accessMediumId=medium.id
+    )
     return medium
 
 
@@ -542,7 +546,9 @@ async def delete_access_medium(
     medium = await _medium_of(session, customer, medium_id)
     await session.delete(medium)
     _audit(session, actor, "access_medium.deleted", customer, accessMediumId=medium_id)
-    _emit(session, EventType.CUSTOMER_ACCESS_MEDIUM_DELETED, customer, accessMediumId=medium_id)
+    await _emit(
+        session, EventType.CUSTOMER_ACCESS_MEDIUM_DELETED, customer, accessMediumId=medium_id
+    )
 
 
 async def set_access_restriction(
@@ -574,7 +580,7 @@ async def set_access_restriction(
         session, "The restriction was changed concurrently.", code="CONCURRENT_MODIFICATION"
     )
     _audit(session, actor, "access_restriction.set", customer, reason=data.reason)
-    _emit(session, event, customer)
+    await _emit(session, event, customer)
     return restriction
 
 
@@ -588,4 +594,4 @@ async def delete_access_restriction(
         )
     await session.delete(restriction)
     _audit(session, actor, "access_restriction.deleted", customer)
-    _emit(session, EventType.CUSTOMER_ACCESS_RESTRICTION_DELETED, customer)
+    await _emit(session, EventType.CUSTOMER_ACCESS_RESTRICTION_DELETED, customer)

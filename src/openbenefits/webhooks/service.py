@@ -212,7 +212,7 @@ async def send_test_event(
     session: AsyncSession, subscription: WebhookSubscription, now: datetime
 ) -> WebhookDelivery:
     """A TEST event for this subscription alone (the subscription's id is its entity id)."""
-    event = outbox.emit(
+    event_id = await outbox.emit(
         session,
         tenant_id=subscription.tenant_id,
         event_type=EventType.TEST,
@@ -220,6 +220,7 @@ async def send_test_event(
         content={"subscriptionId": subscription.id},
         at=now,
     )
+    event = await session.get_one(OutboxEvent, event_id)
     event.dispatched_at = now
     await session.flush()
     delivery = _add_delivery(session, event, subscription.id, now)
