@@ -114,6 +114,18 @@ async def test_refusals_name_their_reason(scene: Scene):
     stranger = await chain.customer()  # no contract
     assert code(await scene.use("SAUNA", customer=stranger)) == "BENEFIT_NOT_GRANTED"
     assert await scene.check(customer=stranger) == {"LOCAL_ONLY": False, "SAUNA": False}
+    nothing = expect(
+        await chain.client.get(
+            f"/v1/customers/{stranger['id']}/benefits/SAUNA/contingent", headers=scene.key_a
+        ),
+        200,
+    )
+    assert (nothing["limit"], nothing["used"], nothing["remaining"], nothing["grants"]) == (
+        0,
+        0,
+        0,
+        [],
+    )
 
     restriction = f"/v1/customers/{scene.customer['id']}/access-restrictions"
     expect(await chain.client.put(restriction, json={"reason": "Unpaid"}, headers=chain.key_a), 200)

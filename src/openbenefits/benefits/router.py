@@ -118,32 +118,7 @@ async def get_benefit_contingent(
     benefit_key: BenefitKey,
 ) -> schemas.ContingentView:
     """Beyond the reference: the customer's contingent of the benefit now, grant by grant."""
-    held = await service.contingent(session, principal, customer_id, benefit_key, clock.now())
-    grants = [
-        schemas.GrantContingent(
-            grant_id=r.grant_id,
-            source="RATE" if r.source == "RATE" else "ADDITIONAL_MODULE",
-            contract_id=r.contract_id,
-            limit=r.limit,
-            period=r.contingent_period,
-            used=r.used,
-            remaining=r.remaining,
-            period_start=r.period.starts_at if r.period else None,
-            period_end=r.period.ends_at if r.period else None,
-        )
-        for r in held
-    ]
-    unlimited = not held or any(r.limit is None for r in held)
-    periods = [r.period for r in held if r.period is not None]
-    return schemas.ContingentView(
-        key=benefit_key,
-        limit=None if unlimited else sum(r.limit or 0 for r in held),
-        used=sum(r.used for r in held),
-        remaining=None if unlimited else sum(r.remaining or 0 for r in held),
-        period_start=max(p.starts_at for p in periods) if periods else None,
-        period_end=min(p.ends_at for p in periods) if periods else None,
-        grants=grants,
-    )
+    return await service.contingent(session, principal, customer_id, benefit_key, clock.now())
 
 
 def _usage(row: tuple[BenefitUsage, BenefitUsageReversal | None]) -> schemas.UsageOut:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from openbenefits.benefits import schemas
 from openbenefits.benefits.models import (
     Benefit,
     BenefitCounter,
@@ -104,11 +105,15 @@ def _refusal(
             "BENEFIT_NOT_GRANTED", f"No running contract grants the benefit {benefit.key!r}."
         )
     if all(right.remaining == 0 for right in mine):
-        return refusal(
-            "BENEFIT_CONTINGENT_EXHAUSTED",
-            f"The contingent of {benefit.key!r} is used up for the current period.",
-        )
+        return _exhausted(benefit)
     return None
+
+
+def _exhausted(benefit: Offer) -> InvalidRequest:
+    return refusal(
+        "BENEFIT_CONTINGENT_EXHAUSTED",
+        f"The contingent of {benefit.key!r} is used up for the current period.",
+    )
 
 
 async def validate(
@@ -224,10 +229,7 @@ async def use(
     taken = await _take(session, holder.tenant_id, found.rights)
     if taken is None:
         # Another request took the last use between our read and our write.
-        raise refusal(
-            "BENEFIT_CONTINGENT_EXHAUSTED",
-            f"The contingent of {benefit.key!r} is used up for the current period.",
-        )
+        raise _exhausted(benefit)
     right, counter_id = taken
     try:
         connection = await session.connection()
@@ -357,10 +359,35 @@ async def reverse(
 
 async def contingent(
     session: AsyncSession, principal: StudioPrincipal, customer_id: int, key: str, now: datetime
-) -> list[Right]:
-    """The customer's grants of ``key`` running now, with their current periods' counts."""
+) -> schemas.ContingentView:
+    """The customer's grants of ``key`` running now, each with its current period's count, and
+    their sum (no limit when one of them is unlimited; nothing granted is a limit of 0)."""
     found, _ = await _standing_for(session, principal, customer_id, key, now)
-    return found.rights
+    held = found.rights
+    unlimited = any(right.limit is None for right in held)
+    periods = [right.period for right in held if right.period is not None]
+    return schemas.ContingentView(
+        key=key,
+        limit=None if unlimited else sum(right.limit or 0 for right in held),
+        used=sum(right.used for right in held),
+        remaining=None if unlimited else sum(right.remaining or 0 for right in held),
+        period_start=max(p.starts_at for p in periods) if periods else None,
+        period_end=min(p.ends_at for p in periods) if periods else None,
+        grants=[
+            schemas.GrantContingent(
+                grant_id=right.grant_id,
+                source="RATE" if right.source == "RATE" else "ADDITIONAL_MODULE",
+                contract_id=right.contract_id,
+                limit=right.limit,
+                period=right.contingent_period,
+                used=right.used,
+                remaining=right.remaining,
+                period_start=right.period.starts_at if right.period else None,
+                period_end=right.period.ends_at if right.period else None,
+            )
+            for right in held
+        ],
+    )
 
 
 async def history(
