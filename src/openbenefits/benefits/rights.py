@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -87,7 +87,7 @@ class Right:
 
     grant_id: int
     benefit_id: int
-    source: str  # RATE or ADDITIONAL_MODULE
+    source: Literal["RATE", "ADDITIONAL_MODULE"]
     contract_id: int
     limit: int | None  # None: unlimited
     contingent_period: ContingentPeriod | None

@@ -376,7 +376,7 @@ async def contingent(
         grants=[
             schemas.GrantContingent(
                 grant_id=right.grant_id,
-                source="RATE" if right.source == "RATE" else "ADDITIONAL_MODULE",
+                source=right.source,
                 contract_id=right.contract_id,
                 limit=right.limit,
                 period=right.contingent_period,
