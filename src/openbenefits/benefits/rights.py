@@ -54,6 +54,12 @@ class CardRef:
 
 
 @dataclass(frozen=True)
+class Restriction:
+    start_date: date | None
+    end_date: date | None
+
+
+@dataclass(frozen=True)
 class Holder:
     """The customer as the benefit rules see them, from the calling partner's point of view."""
 
@@ -61,15 +67,9 @@ class Holder:
     tenant_id: int
     home_studio_id: int
     zone: ZoneInfo
-    restriction: "Restriction | None"
+    restriction: Restriction | None
     active_in_calling_studio: bool
     active_in_home_studio: bool
-
-
-@dataclass(frozen=True)
-class Restriction:
-    start_date: date | None
-    end_date: date | None
 
 
 @dataclass(frozen=True)

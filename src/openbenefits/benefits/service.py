@@ -135,23 +135,6 @@ async def validate(
 # Using
 
 
-@cache
-def _take_one_statement(dialect_name: str) -> Executable:
-    """One use from a counter: create the period's row at 1, or add 1 while below the limit;
-    answers the counter's id, or nothing when the contingent is exhausted. Built once per
-    dialect (the upsert is spelled alike on both, but each has its own construct)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(BenefitCounter).values(
-        {**{column: bindparam(column) for column in _COUNTER_COLUMNS}, "used": 1}
-    )
-    upsert: Executable = statement.on_conflict_do_update(
-        index_elements=["grant_id", "contract_id", "period_start"],
-        set_={"used": BenefitCounter.used + 1, "uses_limit": statement.excluded.uses_limit},
-        where=BenefitCounter.used < statement.excluded.uses_limit,
-    ).returning(BenefitCounter.id)
-    return upsert
-
-
 _COUNTER_COLUMNS = (
     "tenant_id",
     "grant_id",
@@ -181,6 +164,23 @@ _RECORD_USAGE = (
     .values({column: bindparam(column) for column in _USAGE_COLUMNS})
     .returning(BenefitUsage.id)
 )
+
+
+@cache
+def _take_one_statement(dialect_name: str) -> Executable:
+    """One use from a counter: create the period's row at 1, or add 1 while below the limit;
+    answers the counter's id, or nothing when the contingent is exhausted. Built once per
+    dialect (the upsert is spelled alike on both, but each has its own construct)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(BenefitCounter).values(
+        {**{column: bindparam(column) for column in _COUNTER_COLUMNS}, "used": 1}
+    )
+    upsert: Executable = statement.on_conflict_do_update(
+        index_elements=["grant_id", "contract_id", "period_start"],
+        set_={"used": BenefitCounter.used + 1, "uses_limit": statement.excluded.uses_limit},
+        where=BenefitCounter.used < statement.excluded.uses_limit,
+    ).returning(BenefitCounter.id)
+    return upsert
 
 
 async def _take(
@@ -258,16 +258,7 @@ async def use(
             "This Idempotency-Key was used for another use.", code="IDEMPOTENCY_KEY_REUSED"
         ) from error
     await _emit(
-        session,
-        EventType.BENEFIT_USED,
-        usage_id,
-        holder,
-        {
-            "customerId": holder.customer_id,
-            "benefitKey": benefit.key,
-            "studioId": principal.studio_id,
-        },
-        now,
+        session, EventType.BENEFIT_USED, usage_id, holder, benefit.key, principal.studio_id, now
     )
     return usage_id
 
@@ -277,7 +268,8 @@ async def _emit(
     event_type: EventType,
     usage_id: int,
     holder: Holder,
-    content: dict[str, object],
+    benefit_key: str,
+    used_in_studio_id: int,
     now: datetime,
 ) -> None:
     # Routed to the customer's home studio, where the contingent is held.
@@ -286,7 +278,11 @@ async def _emit(
         tenant_id=holder.tenant_id,
         event_type=event_type,
         entity_id=usage_id,
-        content=content,
+        content={
+            "customerId": holder.customer_id,
+            "benefitKey": benefit_key,
+            "studioId": used_in_studio_id,
+        },
         at=now,
         studio_id=holder.home_studio_id,
     )
@@ -348,12 +344,15 @@ async def reverse(
             .values(used=BenefitCounter.used - 1)
         )
     audit.record_change(session, principal, "benefit_usage.reversed", usage, reason=reason)
-    content = {
-        "customerId": usage.customer_id,
-        "benefitKey": usage.benefit_key,
-        "studioId": usage.studio_id,
-    }
-    await _emit(session, EventType.BENEFIT_USAGE_REVERSED, usage.id, holder, content, now)
+    await _emit(
+        session,
+        EventType.BENEFIT_USAGE_REVERSED,
+        usage.id,
+        holder,
+        usage.benefit_key,
+        usage.studio_id,
+        now,
+    )
     return usage, reversal
 
 
