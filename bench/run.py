@@ -46,6 +46,7 @@ CHECK_VS_NAIVE = 1.0
 USE_VS_NAIVE = 1.3
 USE_P99_MS = 40.0
 RSS_MB = 200.0
+WARM_UP_SECONDS = 2
 LARGE_VS_SMALL = 1.2
 COMPARED_SIZES = (10_000, 1_000_000)
 
@@ -109,12 +110,12 @@ async def seed_keys(database_url: str, tenant_id: int, studio_id: int, count: in
 
 
 def drive(scenario: Scenario, args: argparse.Namespace, dataset: Dataset) -> Result:
-    """Drive ``scenario`` with wrk (a separate process) and return its report."""
-    command = [
-        "wrk",
+    """Drive ``scenario`` with wrk (a separate process) and return its report. A short run
+    first, unmeasured, so that every server meets the load warm (pools filled, statements
+    prepared on each connection)."""
+    options = [
         "-t1",
         f"-c{args.concurrency}",
-        f"-d{args.duration}s",
         "-s",
         str(HERE / "report.lua"),
         *(part for h in scenario.headers for part in ("-H", h)),
@@ -128,6 +129,9 @@ def drive(scenario: Scenario, args: argparse.Namespace, dataset: Dataset) -> Res
         "BENCH_ID_MIN": str(dataset.first_customer_id),
         "BENCH_ID_MAX": str(dataset.last_customer_id),
     }
+    warm_up = ["wrk", f"-d{WARM_UP_SECONDS}s", *options]
+    subprocess.run(warm_up, env=env, check=True, capture_output=True)
+    command = ["wrk", f"-d{args.duration}s", *options]
     output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     report = json.loads(output.strip().splitlines()[-1])
     return Result(report["rps"], report["p50_ms"], report["p99_ms"], report["errors"])

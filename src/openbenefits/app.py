@@ -1,6 +1,7 @@
 """``create_app()``: wires routers, error handlers and middleware, and nothing else."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from openbenefits import ops
 from openbenefits.benefits import admin as benefits_admin
+from openbenefits.benefits import lean as benefits_lean
 from openbenefits.benefits import router as benefits_router
 from openbenefits.config import Settings
 from openbenefits.contracts import admin as contracts_admin
@@ -21,6 +23,7 @@ from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_handlers import install_error_handlers
+from openbenefits.kit.lean import LeanRoutes
 from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from openbenefits.tenancy import admin as tenancy_admin
@@ -66,6 +69,11 @@ def create_app(
         ]
         if settings.run_worker_in_process:
             tasks.append(asyncio.create_task(webhooks_worker.run(database, app_clock)))
+        # What start-up built (modules, compiled statements, routes) lives as long as the
+        # process: moved out of the collector's reach, so collections walk only what requests
+        # allocate. Measured: about 20 % more benefit checks per second (bench/README.md).
+        gc.collect()
+        gc.freeze()
         yield
         for task in tasks:
             task.cancel()
@@ -79,6 +87,9 @@ def create_app(
     app.state.principals = PrincipalCache(settings.api_key_cache_seconds)
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
+    if not database.is_sqlite:
+        # Innermost of our middleware, so lean answers get request ids, logs and metrics too.
+        app.add_middleware(LeanRoutes, routes=benefits_lean.ROUTES)
     upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimitMiddleware,

@@ -3,7 +3,7 @@ partner's benefits, and the grants the customer holds through running contracts,
 uses counted in its current period. One round trip whatever the size of the usage history:
 counters are per period, so only the current one is read."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -27,13 +27,12 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from openbenefits.benefits.models import Benefit, BenefitCounter, BenefitGrant, ContingentPeriod
 from openbenefits.contracts.models import CancelationStatus, MainContract, ModuleContract
 from openbenefits.contracts.terms import Period as Term
-from openbenefits.contracts.terms import current_term, runs_on
+from openbenefits.contracts.terms import TermUnit, current_term, runs_on
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.customers.models import (
     AccessMedium,
@@ -42,6 +41,7 @@ from openbenefits.customers.models import (
     Customer,
 )
 from openbenefits.customers.service import card_number, customer_not_found
+from openbenefits.kit.driver import Fetch
 from openbenefits.kit.periods import Period, PeriodUnit, calendar_period, local_date
 from openbenefits.tenancy.models import PartnerIntegration, Studio
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -114,6 +114,10 @@ class Standing:
     def offer(self, key: str) -> Offer | None:
         return next((offer for offer in self.offers if offer.key == key), None)
 
+
+# A row of the standing query: SQLAlchemy's row mapping, or the driver's record on the hot path
+# (where enum columns arrive as plain strings, hence the conversions in ``_right``).
+Row = Mapping[Any, Any]
 
 # The statements are built once, with bound parameters: building and fingerprinting a statement
 # of this size costs more than running it.
@@ -272,50 +276,48 @@ def _standing_statement(by_card: bool) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _term(value: int | None, unit: Any) -> Term | None:
-    return None if value is None or unit is None else Term(value, unit)
+def _term(value: int | None, unit: str | None) -> Term | None:
+    return None if value is None or unit is None else Term(value, TermUnit(unit))
 
 
-def _running(row: Any, prefix: str, today: date) -> bool:
-    start = getattr(row, f"{prefix}start_date")
-    term = _term(getattr(row, f"{prefix}term_value"), getattr(row, f"{prefix}term_unit"))
+def _running(row: Row, prefix: str, today: date) -> bool:
+    term = _term(row[f"{prefix}term_value"], row[f"{prefix}term_unit"])
     assert term is not None
-    extension = _term(
-        getattr(row, f"{prefix}extension_term_value"), getattr(row, f"{prefix}extension_term_unit")
-    )
-    return runs_on(start, term, extension, getattr(row, f"{prefix}ends_on"), today)
+    extension = _term(row[f"{prefix}extension_term_value"], row[f"{prefix}extension_term_unit"])
+    return runs_on(row[f"{prefix}start_date"], term, extension, row[f"{prefix}ends_on"], today)
 
 
-def _right(row: Any, zone: ZoneInfo, now: datetime, today: date) -> Right | None:
+def _right(row: Row, zone: ZoneInfo, now: datetime, today: date) -> Right | None:
     """The right a row describes, if its contract (and a module's main contract) runs today."""
     if not _running(row, "", today):
         return None
-    if row.main_start_date is not None and not _running(row, "main_", today):
+    if row["main_start_date"] is not None and not _running(row, "main_", today):
         return None
+    contingent_period = None if row["period"] is None else ContingentPeriod(row["period"])
     period: Period | None = None
-    if row.period is ContingentPeriod.TERM:
-        term = _term(row.term_value, row.term_unit)
+    if contingent_period is ContingentPeriod.TERM:
+        term = _term(row["term_value"], row["term_unit"])
         assert term is not None
-        extension = _term(row.extension_term_value, row.extension_term_unit)
-        first, last = current_term(row.start_date, term, extension, today)
+        extension = _term(row["extension_term_value"], row["extension_term_unit"])
+        first, last = current_term(row["start_date"], term, extension, today)
         period = Period(first, last + timedelta(days=1), zone)
-    elif row.period is not None:
-        period = calendar_period(PeriodUnit(row.period), now, zone)
-    counted = period is not None and row.counted_from == period.starts_at
+    elif contingent_period is not None:
+        period = calendar_period(PeriodUnit(contingent_period), now, zone)
+    counted = period is not None and row["counted_from"] == period.starts_at
     return Right(
-        grant_id=row.grant_id,
-        benefit_id=row.benefit_id,
-        source=row.source,
-        contract_id=row.contract_id,
-        limit=row.uses,
-        contingent_period=row.period,
+        grant_id=row["grant_id"],
+        benefit_id=row["benefit_id"],
+        source=row["source"],
+        contract_id=row["contract_id"],
+        limit=row["uses"],
+        contingent_period=contingent_period,
         period=period,
-        used=(row.used or 0) if counted else 0,
+        used=(row["used"] or 0) if counted else 0,
     )
 
 
 async def standing(
-    session: AsyncSession,
+    fetch: Fetch,
     principal: StudioPrincipal,
     customer: int | CardRef,
     keys: Sequence[str],
@@ -334,33 +336,32 @@ async def standing(
         params["card"] = card_number(customer.number, customer.format)
     else:
         params["customer_id"] = customer
-    statement = _standing_statement(isinstance(customer, CardRef))
-    # Core execution on the session's connection: no ORM entities here, so no ORM overhead.
-    connection = await session.connection()
-    rows = (await connection.execute(statement, params)).all()
+    rows = await fetch(_standing_statement(isinstance(customer, CardRef)), params)
     if not rows:
         raise customer_not_found(customer if isinstance(customer, int) else None)
     first = rows[0]
-    zone = ZoneInfo(first.time_zone)
+    zone = ZoneInfo(first["time_zone"])
     holder = Holder(
-        customer_id=first.id,
+        customer_id=first["id"],
         tenant_id=principal.tenant_id,
-        home_studio_id=first.studio_id,
+        home_studio_id=first["studio_id"],
         zone=zone,
-        restriction=Restriction(first.restricted_from, first.restricted_until)
-        if first.restricted is not None
+        restriction=Restriction(first["restricted_from"], first["restricted_until"])
+        if first["restricted"] is not None
         else None,
-        active_in_calling_studio=bool(first.active_here),
-        active_in_home_studio=bool(first.active_at_home),
+        active_in_calling_studio=bool(first["active_here"]),
+        active_in_home_studio=bool(first["active_at_home"]),
     )
     today = local_date(now, zone)
     offers: dict[int, Offer] = {}
     rights: list[Right] = []
     wanted = set(keys)
     for row in rows:
-        if row.offer_id is None or (wanted and row.key not in wanted):
+        if row["offer_id"] is None or (wanted and row["key"] not in wanted):
             continue
-        offers.setdefault(row.offer_id, Offer(row.offer_id, row.key, row.cross_facility))
-        if row.grant_id is not None and (right := _right(row, zone, now, today)) is not None:
+        offers.setdefault(
+            row["offer_id"], Offer(row["offer_id"], row["key"], row["cross_facility"])
+        )
+        if row["grant_id"] is not None and (right := _right(row, zone, now, today)) is not None:
             rights.append(right)
     return Standing(holder, list(offers.values()), sorted(rights, key=Right.order))

@@ -10,6 +10,7 @@ from openbenefits.benefits.models import BenefitUsage, BenefitUsageReversal
 from openbenefits.benefits.rights import CardRef
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.kit import idempotency
+from openbenefits.kit.driver import on_session
 from openbenefits.kit.pagination import Slice, make_slice, slice_offset
 from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
 from openbenefits.kit.schemas import studio_error_responses
@@ -23,17 +24,16 @@ router = APIRouter(
     route_class=StudioRoute,
     responses=studio_error_responses(400, 401, 403, 404, 409),
 )
-Reader = Annotated[
-    StudioPrincipal,
-    Depends(studio_principal(Scope.CUSTOMER_BENEFIT_READ, Scope.CUSTOMER_READ, any_of=True)),
-]
-Writer = Annotated[
-    StudioPrincipal,
-    Depends(studio_principal(Scope.CUSTOMER_WRITE, Scope.CUSTOMER_BENEFIT_WRITE, any_of=True)),
-]
+# Either scope of a pair suffices (shared with the lean lane, benefits/lean.py).
+READ_SCOPES = (Scope.CUSTOMER_BENEFIT_READ, Scope.CUSTOMER_READ)
+WRITE_SCOPES = (Scope.CUSTOMER_WRITE, Scope.CUSTOMER_BENEFIT_WRITE)
+Reader = Annotated[StudioPrincipal, Depends(studio_principal(*READ_SCOPES, any_of=True))]
+Writer = Annotated[StudioPrincipal, Depends(studio_principal(*WRITE_SCOPES, any_of=True))]
+MAX_KEY_LENGTH = 100
+MAX_CARD_LENGTH = 100
 CustomerId = Annotated[int, Path(alias="customerId")]
-BenefitKey = Annotated[str, Path(alias="benefitKey", max_length=100)]
-Keys = Annotated[list[str] | None, Query(alias="key", max_length=100)]
+BenefitKey = Annotated[str, Path(alias="benefitKey", max_length=MAX_KEY_LENGTH)]
+Keys = Annotated[list[str] | None, Query(alias="key", max_length=MAX_KEY_LENGTH)]
 
 
 def _validations(results: list[tuple[str, bool]]) -> list[schemas.BenefitValidationDto]:
@@ -50,7 +50,9 @@ async def get_benefits_by_card_number(
     session: SessionDep,
     clock: ClockDep,
     principal: Reader,
-    card_number: Annotated[str, Query(alias="cardNumber", min_length=1, max_length=100)],
+    card_number: Annotated[
+        str, Query(alias="cardNumber", min_length=1, max_length=MAX_CARD_LENGTH)
+    ],
     card_number_format: Annotated[
         CardNumberFormat, Query(alias="cardNumberFormat")
     ] = CardNumberFormat.DECIMAL,
@@ -58,7 +60,9 @@ async def get_benefits_by_card_number(
 ) -> list[schemas.BenefitValidationDto]:
     """Which of the calling partner's benefits the card's holder can use now, in this studio."""
     card = CardRef(card_number, card_number_format)
-    return _validations(await service.validate(session, principal, card, key or [], clock.now()))
+    return _validations(
+        await service.validate(await on_session(session), principal, card, key or [], clock.now())
+    )
 
 
 @router.get(
@@ -77,7 +81,9 @@ async def get_benefits(
     studio: a running contract grants it, no restriction is in force, contingent is left, the
     integration is active here and, away from the home studio, the benefit is cross-facility."""
     return _validations(
-        await service.validate(session, principal, customer_id, key or [], clock.now())
+        await service.validate(
+            await on_session(session), principal, customer_id, key or [], clock.now()
+        )
     )
 
 
@@ -148,7 +154,7 @@ async def get_benefit_usages(
     clock: ClockDep,
     principal: Reader,
     customer_id: CustomerId,
-    key: Annotated[str | None, Query(max_length=100)] = None,
+    key: Annotated[str | None, Query(max_length=MAX_KEY_LENGTH)] = None,
     offset: str = "0",
     slice_size: Annotated[int, Query(alias="sliceSize", ge=1, le=500)] = 100,
 ) -> Slice[schemas.UsageOut]:

@@ -21,8 +21,9 @@ their uses per period in a ``benefit_counters`` row; a use takes one with a sing
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import BindParameter, Insert, bindparam, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +39,9 @@ from openbenefits.benefits.models import (
 )
 from openbenefits.benefits.rights import CardRef, Holder, Offer, Right, Standing, standing
 from openbenefits.customers.views import restriction_in_force
-from openbenefits.kit import audit, outbox
+from openbenefits.kit import audit, driver, outbox
 from openbenefits.kit.db import flush_or_conflict
+from openbenefits.kit.driver import Fetch
 from openbenefits.kit.errors import AppError, Conflict, InvalidRequest, NotFound
 from openbenefits.kit.periods import local_date
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -57,11 +59,15 @@ async def _standing_for(
     key: str,
     now: datetime,
 ) -> tuple[Standing, Offer]:
-    found = await standing(session, principal, customer, [key], now)
+    found = await standing(await driver.on_session(session), principal, customer, [key], now)
     offer = found.offer(key)
     if offer is None:
-        raise refusal("BENEFIT_NOT_FOUND", f"The partner has no benefit {key!r}.")
+        raise _not_found(key)
     return found, offer
+
+
+def _not_found(key: str) -> InvalidRequest:
+    return refusal("BENEFIT_NOT_FOUND", f"The partner has no benefit {key!r}.")
 
 
 # Checking
@@ -117,7 +123,7 @@ def _exhausted(benefit: Offer) -> InvalidRequest:
 
 
 async def validate(
-    session: AsyncSession,
+    fetch: Fetch,
     principal: StudioPrincipal,
     customer: int | CardRef,
     keys: Sequence[str],
@@ -125,7 +131,7 @@ async def validate(
 ) -> list[tuple[str, bool]]:
     """For each of the partner's benefits (or each of ``keys``, in that order; a key the partner
     does not have is not valid): whether the customer can use it now, in the calling studio."""
-    found = await standing(session, principal, customer, keys, now)
+    found = await standing(fetch, principal, customer, keys, now)
     valid = {b.key: _refusal(found, b, principal, now) is None for b in found.offers}
     if not keys:
         return list(valid.items())
@@ -133,6 +139,17 @@ async def validate(
 
 
 # Using
+
+
+def usable(found: Standing, key: str, principal: StudioPrincipal, now: datetime) -> Offer:
+    """The benefit ``key``, if the customer may use it now; else the refusal (400)."""
+    benefit = found.offer(key)
+    if benefit is None:
+        raise _not_found(key)
+    refused = _refusal(found, benefit, principal, now)
+    if refused is not None:
+        raise refused
+    return benefit
 
 
 _COUNTER_COLUMNS = (
@@ -150,7 +167,6 @@ _USAGE_COLUMNS = (
     "benefit_key",
     "grant_id",
     "contract_id",
-    "counter_id",
     "period_start",
     "period_end",
     "studio_id",
@@ -159,15 +175,21 @@ _USAGE_COLUMNS = (
     "used_at",
     "idempotency_key",
 )
+
+
+def _usage_param(column: str) -> BindParameter[Any]:
+    return bindparam(column, type_=BenefitUsage.__table__.c[column].type)
+
+
 _RECORD_USAGE = (
     insert(BenefitUsage)
-    .values({column: bindparam(column) for column in _USAGE_COLUMNS})
+    .values({column: _usage_param(column) for column in (*_USAGE_COLUMNS, "counter_id")})
     .returning(BenefitUsage.id)
 )
 
 
 @cache
-def _take_one_statement(dialect_name: str) -> Executable:
+def _take_one_statement(dialect_name: str) -> Insert:
     """One use from a counter: create the period's row at 1, or add 1 while below the limit;
     answers the counter's id, or nothing when the contingent is exhausted. Built once per
     dialect (the upsert is spelled alike on both, but each has its own construct)."""
@@ -175,7 +197,7 @@ def _take_one_statement(dialect_name: str) -> Executable:
     statement = dialect.insert(BenefitCounter).values(
         {**{column: bindparam(column) for column in _COUNTER_COLUMNS}, "used": 1}
     )
-    upsert: Executable = statement.on_conflict_do_update(
+    upsert: Insert = statement.on_conflict_do_update(
         index_elements=["grant_id", "contract_id", "period_start"],
         set_={"used": BenefitCounter.used + 1, "uses_limit": statement.excluded.uses_limit},
         where=BenefitCounter.used < statement.excluded.uses_limit,
@@ -183,30 +205,118 @@ def _take_one_statement(dialect_name: str) -> Executable:
     return upsert
 
 
-async def _take(
-    session: AsyncSession, tenant_id: int, rights: list[Right]
-) -> tuple[Right, int | None] | None:
-    """Take one use from the first right that has one (``rights`` are in drawing order): the
-    right and the counter it was counted on (None for an unlimited grant)."""
+@cache
+def _use_statement(counted: bool) -> Executable:
+    """PostgreSQL: a whole use in one statement, atomic even in autocommit: take one from the
+    period's counter (when the grant is counted), write the ledger row, write its event. Answers
+    the ledger row's id, or nothing when the counter is exhausted."""
+    values = [_usage_param(column) for column in _USAGE_COLUMNS]
+    if counted:
+        taken = _take_one_statement("postgresql").cte("taken")
+        source = select(*values, taken.c.id).select_from(taken)
+    else:
+        source = select(*values, null())
+    recorded = (
+        insert(BenefitUsage)
+        .from_select([*_USAGE_COLUMNS, "counter_id"], source)
+        .returning(BenefitUsage.id)
+        .cte("recorded")
+    )
+    return outbox.insert_event_from(recorded, recorded.c.id).returning(outbox.OutboxEvent.entity_id)
+
+
+def _use_params(
+    found: Standing,
+    benefit: Offer,
+    right: Right,
+    principal: StudioPrincipal,
+    channel: UsageChannel,
+    now: datetime,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    holder = found.holder
+    return {
+        "tenant_id": holder.tenant_id,
+        "customer_id": holder.customer_id,
+        "benefit_id": benefit.id,
+        "benefit_key": benefit.key,
+        "grant_id": right.grant_id,
+        "contract_id": right.contract_id,
+        "period_start": right.period.starts_at if right.period else None,
+        "period_end": right.period.ends_at if right.period else None,
+        "uses_limit": right.limit,
+        "studio_id": principal.studio_id,
+        "api_key_id": principal.api_key_id,
+        "channel": channel.value,
+        "used_at": now,
+        "idempotency_key": idempotency_key,
+    }
+
+
+async def use_on_postgresql(
+    fetch: Fetch,
+    principal: StudioPrincipal,
+    customer: int | CardRef,
+    key: str,
+    now: datetime,
+    *,
+    channel: UsageChannel = UsageChannel.USE,
+    idempotency_key: str | None = None,
+) -> int:
+    """``use`` in two round trips: the standing, then one statement per attempt that takes a
+    use from the first right with one left (rights are in drawing order), records it and
+    writes its event. Atomic without a transaction, so ``fetch`` may run in autocommit."""
+    found = await standing(fetch, principal, customer, [key], now)
+    benefit = usable(found, key, principal, now)
+    event = outbox.event_params(
+        tenant_id=found.holder.tenant_id,
+        event_type=EventType.BENEFIT_USED,
+        content=_event_content(found.holder, benefit.key, principal.studio_id),
+        at=now,
+        studio_id=found.holder.home_studio_id,
+    )
+    for right in found.rights:
+        params = _use_params(found, benefit, right, principal, channel, now, idempotency_key)
+        rows = await fetch(_use_statement(right.limit is not None), {**params, **event})
+        if rows:
+            usage_id: int = rows[0]["entity_id"]
+            return usage_id
+    # Another request took the last use between our read and our write.
+    raise _exhausted(benefit)
+
+
+async def _record_use_in_transaction(
+    session: AsyncSession,
+    found: Standing,
+    benefit: Offer,
+    principal: StudioPrincipal,
+    now: datetime,
+    channel: UsageChannel,
+    idempotency_key: str | None,
+) -> int:
+    """SQLite (no data-modifying CTEs): the writes of ``use_on_postgresql`` as three statements,
+    in the request's write transaction."""
     connection = await session.connection()
-    take_one = _take_one_statement(connection.dialect.name)
-    for right in rights:
-        if right.limit is None or right.period is None:
-            return right, None
-        counter_id: int | None = await connection.scalar(
-            take_one,
-            {
-                "tenant_id": tenant_id,
-                "grant_id": right.grant_id,
-                "contract_id": right.contract_id,
-                "period_start": right.period.starts_at,
-                "period_end": right.period.ends_at,
-                "uses_limit": right.limit,
-            },
+    for right in found.rights:
+        params = _use_params(found, benefit, right, principal, channel, now, idempotency_key)
+        counter_id: int | None = None
+        if right.limit is not None:
+            counter_id = await connection.scalar(_take_one_statement("sqlite"), params)
+            if counter_id is None:
+                continue
+        recorded = await connection.execute(_RECORD_USAGE, {**params, "counter_id": counter_id})
+        usage_id: int = recorded.scalar_one()
+        await _emit(
+            session,
+            EventType.BENEFIT_USED,
+            usage_id,
+            found.holder,
+            benefit.key,
+            principal.studio_id,
+            now,
         )
-        if counter_id is not None:
-            return right, counter_id
-    return None
+        return usage_id
+    raise _exhausted(benefit)
 
 
 async def use(
@@ -220,47 +330,37 @@ async def use(
     idempotency_key: str | None = None,
 ) -> int:
     """Consume one use of ``key`` (400 with the reason when refused) and record it in the
-    ledger; the ledger entry's id."""
-    found, benefit = await _standing_for(session, principal, customer, key, now)
-    holder = found.holder
-    refused = _refusal(found, benefit, principal, now)
-    if refused is not None:
-        raise refused
-    taken = await _take(session, holder.tenant_id, found.rights)
-    if taken is None:
-        # Another request took the last use between our read and our write.
-        raise _exhausted(benefit)
-    right, counter_id = taken
+    ledger, in the session's transaction; the ledger entry's id."""
+    connection = await session.connection()
+    fetch = driver.on_connection(connection)
     try:
-        connection = await session.connection()
-        recorded = await connection.execute(
-            _RECORD_USAGE,
-            {
-                "tenant_id": holder.tenant_id,
-                "customer_id": holder.customer_id,
-                "benefit_id": benefit.id,
-                "benefit_key": benefit.key,
-                "grant_id": right.grant_id,
-                "contract_id": right.contract_id,
-                "counter_id": counter_id,
-                "period_start": right.period.starts_at if right.period else None,
-                "period_end": right.period.ends_at if right.period else None,
-                "studio_id": principal.studio_id,
-                "api_key_id": principal.api_key_id,
-                "channel": channel,
-                "used_at": now,
-                "idempotency_key": idempotency_key,
-            },
+        if connection.dialect.name == "postgresql":
+            return await use_on_postgresql(
+                fetch,
+                principal,
+                customer,
+                key,
+                now,
+                channel=channel,
+                idempotency_key=idempotency_key,
+            )
+        found = await standing(fetch, principal, customer, [key], now)
+        benefit = usable(found, key, principal, now)
+        return await _record_use_in_transaction(
+            session, found, benefit, principal, now, channel, idempotency_key
         )
-        usage_id: int = recorded.scalar_one()
     except IntegrityError as error:
         raise Conflict(
             "This Idempotency-Key was used for another use.", code="IDEMPOTENCY_KEY_REUSED"
         ) from error
-    await _emit(
-        session, EventType.BENEFIT_USED, usage_id, holder, benefit.key, principal.studio_id, now
-    )
-    return usage_id
+
+
+def _event_content(holder: Holder, benefit_key: str, used_in_studio_id: int) -> dict[str, Any]:
+    return {
+        "customerId": holder.customer_id,
+        "benefitKey": benefit_key,
+        "studioId": used_in_studio_id,
+    }
 
 
 async def _emit(
@@ -278,11 +378,7 @@ async def _emit(
         tenant_id=holder.tenant_id,
         event_type=event_type,
         entity_id=usage_id,
-        content={
-            "customerId": holder.customer_id,
-            "benefitKey": benefit_key,
-            "studioId": used_in_studio_id,
-        },
+        content=_event_content(holder, benefit_key, used_in_studio_id),
         at=now,
         studio_id=holder.home_studio_id,
     )
@@ -322,7 +418,9 @@ async def reverse(
 ) -> tuple[BenefitUsage, BenefitUsageReversal]:
     """Undo a use: recorded beside it (the ledger is never edited) and given back to its
     counter. A use is reversed at most once (409 after that)."""
-    holder = (await standing(session, principal, customer_id, [], now)).holder
+    holder = (
+        await standing(await driver.on_session(session), principal, customer_id, [], now)
+    ).holder
     usage, reversed_before = await _usage_of(session, principal, holder, usage_id)
     if reversed_before is not None:
         raise Conflict("This use was already reversed.", code="BENEFIT_USAGE_ALREADY_REVERSED")
@@ -400,7 +498,9 @@ async def history(
 ) -> list[tuple[BenefitUsage, BenefitUsageReversal | None]]:
     """Up to ``size + 1`` uses of the partner's benefits (or of ``key``) after ``after_id``,
     oldest first, each with its reversal."""
-    found = await standing(session, principal, customer_id, [key] if key else [], now)
+    found = await standing(
+        await driver.on_session(session), principal, customer_id, [key] if key else [], now
+    )
     rows = await session.execute(
         select(BenefitUsage, BenefitUsageReversal)
         .outerjoin(BenefitUsageReversal, BenefitUsageReversal.usage_id == BenefitUsage.id)

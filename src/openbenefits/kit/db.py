@@ -134,6 +134,17 @@ class Database:
         async with factory() as session:
             yield session
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A bare driver connection from the autocommit pool, for the hot paths that run their
+        statements through ``kit.driver`` (PostgreSQL only: each statement commits on its own,
+        so a write that must be atomic is one statement)."""
+        raw = await self.read_engine.raw_connection()
+        try:
+            yield raw.driver_connection
+        finally:
+            raw.close()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()

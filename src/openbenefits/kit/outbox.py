@@ -2,11 +2,24 @@
 causes it, so a rolled-back change emits nothing and a committed one is never lost. Consumers
 (the webhook worker) read it afterwards; this module knows nothing about them."""
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, func, insert, select
+from sqlalchemy import (
+    CTE,
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Insert,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +59,44 @@ _INSERT_EVENT = (
     )
     .returning(OutboxEvent.id)
 )
+
+
+def insert_event_from(source: CTE, entity_id: ColumnElement[int]) -> Insert:
+    """An event for each row of ``source`` (a data-modifying CTE on PostgreSQL), so that a
+    change and its event are written by one statement. Parameters: ``event_params``."""
+    return insert(OutboxEvent).from_select(
+        ["tenant_id", "event_type", "entity_id", "studio_id", "content", "uuid", "created_at"],
+        select(
+            bindparam("event_tenant_id", type_=BigInteger),
+            bindparam("event_type", type_=String),
+            entity_id,
+            bindparam("event_studio_id", type_=BigInteger),
+            # JSON text, cast by the database: the statement may run on the bare driver, which
+            # binds no Python structures.
+            cast(bindparam("event_content", type_=String), JSON),
+            bindparam("event_uuid", type_=String),
+            bindparam("event_at", type_=OutboxEvent.created_at.type),
+        ).select_from(source),
+    )
+
+
+def event_params(
+    *,
+    tenant_id: int,
+    event_type: str,
+    content: dict[str, Any],
+    at: datetime,
+    studio_id: int | None = None,
+) -> dict[str, Any]:
+    """The parameters of ``insert_event_from``."""
+    return {
+        "event_tenant_id": tenant_id,
+        "event_type": str(event_type),
+        "event_studio_id": studio_id,
+        "event_content": json.dumps(content),
+        "event_uuid": str(uuid.uuid4()),
+        "event_at": at,
+    }
 
 
 async def emit(

@@ -9,7 +9,7 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.kit import audit, outbox
@@ -159,34 +159,49 @@ async def delete_subscription(
 
 
 async def fan_out(session: AsyncSession, now: datetime) -> int:
-    """Turn waiting outbox events into deliveries, oldest first; how many events were taken."""
+    """Turn waiting outbox events into deliveries, oldest first; how many events were taken.
+    A fixed number of statements per batch, whatever its size."""
     events = await outbox.take_undispatched(session, FAN_OUT_BATCH)
+    if not events:
+        return 0
+    receivers = await _receivers(session, {event.tenant_id for event in events})
     for event in events:
-        for subscription in await _receivers(session, event):
-            _add_delivery(session, event, subscription.id, now)
-        event.dispatched_at = now
+        for subscription, studio_id in receivers.get(event.tenant_id, []):
+            at_studio = event.studio_id is None or event.studio_id == studio_id
+            if at_studio and event.event_type in subscription.event_types:
+                _add_delivery(session, event, subscription.id, now)
+    await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_([event.id for event in events]))
+        .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
     await session.flush()
     return len(events)
 
 
-async def _receivers(session: AsyncSession, event: OutboxEvent) -> list[WebhookSubscription]:
-    statement = (
-        select(WebhookSubscription)
+async def _receivers(
+    session: AsyncSession, tenant_ids: set[int]
+) -> dict[int, list[tuple[WebhookSubscription, int]]]:
+    """The active subscriptions of active integrations of these tenants, by tenant, each with
+    its integration's studio, in subscription order."""
+    rows = await session.execute(
+        select(WebhookSubscription, PartnerIntegration.studio_id)
         .join(
             PartnerIntegration,
             PartnerIntegration.id == WebhookSubscription.partner_integration_id,
         )
         .where(
-            WebhookSubscription.tenant_id == event.tenant_id,
+            WebhookSubscription.tenant_id.in_(tenant_ids),
             WebhookSubscription.active.is_(True),
             PartnerIntegration.active.is_(True),
         )
         .order_by(WebhookSubscription.id)
     )
-    if event.studio_id is not None:
-        statement = statement.where(PartnerIntegration.studio_id == event.studio_id)
-    rows = await session.scalars(statement)
-    return [row for row in rows if event.event_type in row.event_types]
+    by_tenant: dict[int, list[tuple[WebhookSubscription, int]]] = {}
+    for subscription, studio_id in rows:
+        by_tenant.setdefault(subscription.tenant_id, []).append((subscription, studio_id))
+    return by_tenant
 
 
 def _add_delivery(

@@ -107,9 +107,19 @@ async def deliver_due(
     db: Database, clock: Clock, client_factory: ClientFactory = default_client
 ) -> int:
     """One pass: fan out new events, deliver what is due; how many deliveries were attempted."""
+    await fan_out(db, clock)
+    return await _deliver_claimed(db, clock, client_factory)
+
+
+async def fan_out(db: Database, clock: Clock) -> int:
+    """One batch of new events turned into deliveries; how many events it took."""
     async with db.session() as session:
-        await service.fan_out(session, clock.now())
+        taken = await service.fan_out(session, clock.now())
         await session.commit()
+    return taken
+
+
+async def _deliver_claimed(db: Database, clock: Clock, client_factory: ClientFactory) -> int:
     jobs = await claim(db, clock.now())
     if jobs:
         async with client_factory() as client:
@@ -123,13 +133,16 @@ async def run(
     client_factory: ClientFactory = default_client,
     idle: timedelta = timedelta(seconds=1),
 ) -> None:
-    """Deliver for the life of the process, resting ``idle`` when nothing was due."""
+    """Deliver for the life of the process, resting ``idle`` when nothing was due and no
+    backlog of events waits for fan-out."""
     while True:
         try:
-            busy = await deliver_due(db, clock, client_factory)
+            taken = await fan_out(db, clock)
+            attempted = await _deliver_claimed(db, clock, client_factory)
+            busy = attempted > 0 or taken == service.FAN_OUT_BATCH
         except Exception:  # a failed pass must not end the loop; the next one catches up
             log.exception("webhook delivery pass failed")
-            busy = 0
+            busy = False
         if not busy:
             await asyncio.sleep(idle.total_seconds())
 

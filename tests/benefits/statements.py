@@ -1,0 +1,62 @@
+"""Counting the statements a request runs, whichever way it runs them: through SQLAlchemy, or
+on the bare driver connection of the lean lane (asyncpg's query logger)."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+
+from openbenefits.kit.db import Database
+
+
+@dataclass
+class Statements:
+    through_sqlalchemy: list[str] = field(default_factory=list)
+    on_driver: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.through_sqlalchemy) + len(self.on_driver)
+
+
+def _transaction_control(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+
+
+@asynccontextmanager
+async def statements(db: Database) -> AsyncIterator[Statements]:
+    seen = Statements()
+    engines = [db.engine.sync_engine, db.read_engine.sync_engine]
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not _transaction_control(statement):
+            seen.through_sqlalchemy.append(statement)
+
+    def log_driver(logged: Any) -> None:
+        # SQLAlchemy's own transactions show here too, as BEGIN and COMMIT.
+        if not _transaction_control(logged.query):
+            seen.on_driver.append(logged.query)
+
+    def checked_out(dbapi_connection: Any, *_args: Any) -> None:
+        if not db.is_sqlite:
+            dbapi_connection.driver_connection.add_query_logger(log_driver)
+
+    def checked_in(dbapi_connection: Any, *_args: Any) -> None:
+        if not db.is_sqlite:
+            dbapi_connection.driver_connection.remove_query_logger(log_driver)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+        event.listen(engine.pool, "checkout", checked_out)
+        event.listen(engine.pool, "checkin", checked_in)
+    try:
+        yield seen
+        await asyncio.sleep(0)  # the query logger reports on the next turn of the loop
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+            event.remove(engine.pool, "checkout", checked_out)
+            event.remove(engine.pool, "checkin", checked_in)
