@@ -3,12 +3,16 @@ no authentication, no ORM and no contract rules, against the tables bench/datase
 OpenBenefits is measured against it.
 
     BENCH_NAIVE_DSN=postgresql://... BENCH_GRANT_ID=1 ... \\
-        uvicorn naive_app:app --app-dir bench --workers 2
+        python bench/naive_app.py --port 8766 --workers 2
+
+Served as `openbenefits serve` serves the service (openbenefits/serving.py), so that both get the
+same processes and sockets.
 
 Configured by environment variables (run.py sets them): BENCH_NAIVE_DSN, BENCH_TENANT_ID,
 BENCH_STUDIO_ID, BENCH_BENEFIT_ID, BENCH_GRANT_ID, BENCH_API_KEY_ID.
 """
 
+import argparse
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +21,8 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+
+from openbenefits.serving import serve
 
 KEY = "BENCH"
 TENANT_ID = int(os.environ.get("BENCH_TENANT_ID", "0"))
@@ -91,3 +97,18 @@ async def use(customer_id: int, request: Request) -> Response:
             API_KEY_ID,
         )
     return Response(status_code=200)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Serve the naive baseline.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    serve(
+        "naive_app:app",
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
+    )

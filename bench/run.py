@@ -160,8 +160,8 @@ def serving(command: list[str], env: dict[str, str], ready_url: str) -> Iterator
 
 
 def worker_rss_mb(pid: int) -> list[float]:
-    """Resident memory of each server process: uvicorn's spawned workers (not its resource
-    tracker), or the server itself when it runs in one process."""
+    """Resident memory of each server process: the supervisor's spawned processes, or the server
+    itself when it runs in one process."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     workers = [c for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
     sizes = []
@@ -257,12 +257,11 @@ def run(
             "BENCH_GRANT_ID": str(dataset.grant_id),
             "BENCH_API_KEY_ID": str(dataset.api_key_id),
         }
-        uvicorn = [
-            *(sys.executable, "-m", "uvicorn", "naive_app:app", "--app-dir", str(HERE)),
+        naive_serve = [
+            *(sys.executable, str(HERE / "naive_app.py")),
             *("--port", str(args.port + 1), "--workers", str(args.workers)),
-            *("--no-access-log", "--log-level", "warning"),
         ]
-        with serving(uvicorn, naive_env, f"{naive_base}/healthz"):
+        with serving(naive_serve, naive_env, f"{naive_base}/healthz"):
             naive = {
                 CHECK: drive(Scenario(f"{naive_base}/", path="/check/{id}"), args, dataset),
                 USE: drive(

@@ -80,7 +80,15 @@ def create_app(
         if db is None:
             await database.dispose()
 
-    app = FastAPI(title="OpenBenefits", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="OpenBenefits",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Metrics are our own (kit/metrics.py); FastAPI's OpenTelemetry hooks would look for
+        # providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.settings = settings
     app.state.db = database
     app.state.clock = app_clock

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 
+from openbenefits import serving
 from openbenefits.config import Settings
 from openbenefits.demo import load_demo
 from openbenefits.kit.audit import SystemActor
@@ -78,7 +78,7 @@ def serve(
         _run_with_db(_migrated)
     if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
         os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="openbenefits-metrics-")
-    uvicorn.run(
+    serving.serve(
         "openbenefits.app:create_app",
         factory=True,
         host=host,

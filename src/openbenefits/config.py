@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 900
     oauth_audience: str = "openbenefits-loyalty"
     # How long a server process trusts a studio API key it has checked: a revocation reaches the
-    # other processes within this time (0: check every request against the database).
+    # other processes within this time and one key lookup (0: check every request against the
+    # database).
     api_key_cache_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
     # A request holding an idempotency key longer than this is presumed dead and may be taken over.

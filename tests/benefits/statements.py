@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import patch
 
 from sqlalchemy import event
 
@@ -32,31 +33,30 @@ async def statements(db: Database) -> AsyncIterator[Statements]:
     engines = [db.engine.sync_engine, db.read_engine.sync_engine]
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # SQLite's write transactions begin with a statement of their own.
         if not _transaction_control(statement):
             seen.through_sqlalchemy.append(statement)
 
     def log_driver(logged: Any) -> None:
-        # SQLAlchemy's own transactions show here too, as BEGIN and COMMIT.
-        if not _transaction_control(logged.query):
-            seen.on_driver.append(logged.query)
+        seen.on_driver.append(logged.query)
 
-    def checked_out(dbapi_connection: Any, *_args: Any) -> None:
-        if not db.is_sqlite:
-            dbapi_connection.driver_connection.add_query_logger(log_driver)
+    driver_connection = db.driver_connection
 
-    def checked_in(dbapi_connection: Any, *_args: Any) -> None:
-        if not db.is_sqlite:
-            dbapi_connection.driver_connection.remove_query_logger(log_driver)
+    @asynccontextmanager
+    async def logged_driver_connection() -> AsyncIterator[Any]:
+        async with driver_connection() as connection:
+            connection.add_query_logger(log_driver)
+            try:
+                yield connection
+            finally:
+                connection.remove_query_logger(log_driver)
 
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
-        event.listen(engine.pool, "checkout", checked_out)
-        event.listen(engine.pool, "checkin", checked_in)
     try:
-        yield seen
-        await asyncio.sleep(0)  # the query logger reports on the next turn of the loop
+        with patch.object(db, "driver_connection", logged_driver_connection):
+            yield seen
+            await asyncio.sleep(0)  # the query logger reports on the next turn of the loop
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
-            event.remove(engine.pool, "checkout", checked_out)
-            event.remove(engine.pool, "checkin", checked_in)

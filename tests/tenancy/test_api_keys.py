@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from openbenefits.kit.security import derive_key
 from openbenefits.tenancy import key_cache
@@ -146,3 +146,44 @@ def test_remembered_keys_expire_and_can_be_forgotten(monkeypatch):
     off = key_cache.PrincipalCache(ttl_seconds=0)
     off.put("a", principal)
     assert off.get("a") is None
+
+
+def test_an_expired_key_is_looked_up_by_one_request_while_the_others_are_served(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(key_cache.time, "monotonic", lambda: now[0])
+    cache = key_cache.PrincipalCache(ttl_seconds=5)
+    principal = StudioPrincipal(7, 1, 1, None, None, frozenset())
+    cache.put("a", principal)
+    now[0] += 5
+    assert cache.fresh("a") is None
+    assert cache.get("a") is None  # this request looks the key up
+    assert cache.get("a") is principal  # the others are served meanwhile
+    assert cache.fresh("a") is None  # and the lookup itself is not answered from the cache
+    now[0] += key_cache.REFRESH_SECONDS
+    assert cache.get("a") is None  # that lookup never came back: another request tries
+    renewed = StudioPrincipal(7, 1, 1, None, None, frozenset({"CUSTOMER_READ"}))
+    cache.put("a", renewed)
+    assert (cache.get("a"), cache.fresh("a")) == (renewed, renewed)
+    now[0] += 5
+    assert cache.get("a") is None
+    cache.discard("a")  # the lookup found the key revoked
+    assert cache.get("a") is None
+    assert cache.get("a") is None
+
+
+async def test_a_key_revoked_by_another_process_is_refused_once_remembered_keys_expire(
+    client, settings, clock, db, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(key_cache.time, "monotonic", lambda: now[0])
+    admin = admin_headers(settings, clock)
+    setup = await create_tenant(client, admin, "Acme")
+    key = {"X-API-KEY": setup.api_key}
+    assert (await client.head("/v1/customers", headers=key)).status_code == 200
+    async with db.session() as session:
+        await session.execute(update(ApiKey).values(revoked_at=clock.now()))
+        await session.commit()
+    assert (await client.head("/v1/customers", headers=key)).status_code == 200  # remembered
+    now[0] += settings.api_key_cache_seconds
+    assert (await client.head("/v1/customers", headers=key)).status_code == 401
+    assert (await client.head("/v1/customers", headers=key)).status_code == 401

@@ -280,11 +280,30 @@ def _term(value: int | None, unit: str | None) -> Term | None:
     return None if value is None or unit is None else Term(value, TermUnit(unit))
 
 
+# A contract's columns in a standing row: the granting contract's, and a module's main contract's.
+_CONTRACT_COLUMNS = {
+    prefix: tuple(
+        prefix + name
+        for name in (
+            "start_date",
+            "term_value",
+            "term_unit",
+            "extension_term_value",
+            "extension_term_unit",
+            "ends_on",
+        )
+    )
+    for prefix in ("", "main_")
+}
+
+
 def _running(row: Row, prefix: str, today: date) -> bool:
-    term = _term(row[f"{prefix}term_value"], row[f"{prefix}term_unit"])
+    start, value, unit, extension_value, extension_unit, ends_on = (
+        row[column] for column in _CONTRACT_COLUMNS[prefix]
+    )
+    term = _term(value, unit)
     assert term is not None
-    extension = _term(row[f"{prefix}extension_term_value"], row[f"{prefix}extension_term_unit"])
-    return runs_on(row[f"{prefix}start_date"], term, extension, row[f"{prefix}ends_on"], today)
+    return runs_on(start, term, _term(extension_value, extension_unit), ends_on, today)
 
 
 def _right(row: Row, zone: ZoneInfo, now: datetime, today: date) -> Right | None:

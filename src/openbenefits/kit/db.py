@@ -1,7 +1,7 @@
 """Engine, sessions and the declarative base shared by every domain's models."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from openbenefits.kit import driver
 from openbenefits.kit.errors import Conflict
 
 NAMING_CONVENTION = {
@@ -100,6 +101,7 @@ class Database:
             # A pool of its own, in autocommit from the connection's start: switching a shared
             # connection's isolation level on every checkout costs more than a small query.
             self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **pool)
+            self.driver_pool = driver.Pool(self.url, pool_size + max_overflow)
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -134,20 +136,17 @@ class Database:
         async with factory() as session:
             yield session
 
-    @asynccontextmanager
-    async def driver_connection(self) -> AsyncIterator[Any]:
-        """A bare driver connection from the autocommit pool, for the hot paths that run their
-        statements through ``kit.driver`` (PostgreSQL only: each statement commits on its own,
-        so a write that must be atomic is one statement)."""
-        raw = await self.read_engine.raw_connection()
-        try:
-            yield raw.driver_connection
-        finally:
-            raw.close()
+    def driver_connection(self) -> AbstractAsyncContextManager[Any]:
+        """A bare asyncpg connection in autocommit, for the hot paths that run their statements
+        through ``kit.driver`` (PostgreSQL only: each statement commits on its own, so a write
+        that must be atomic is one statement)."""
+        return self.driver_pool.connection()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
+        if not self.is_sqlite:
+            await self.driver_pool.close()
 
 
 async def flush_or_conflict(session: AsyncSession, message: str, *, code: str) -> None:

@@ -9,15 +9,20 @@ datetimes; JSON as text). Rows come back as asyncpg records: mappings by column 
 driver's types (a string enum column is a plain ``str``, a date a ``date``).
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Dialect
+import asyncpg
+from sqlalchemy import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
+
+from openbenefits.kit.errors import AppError
 
 Fetch = Callable[[Executable, Mapping[str, Any]], Awaitable[Sequence[Mapping[Any, Any]]]]
 
@@ -77,3 +82,62 @@ async def _fetch(
         prepared.text, *(values[name] for name in prepared.names)
     )
     return rows
+
+
+class Pool:
+    """Bare asyncpg connections in autocommit, for the hot paths. A checkout takes an idle
+    connection off a list and a check-in puts it back as it is: each statement commits on its
+    own, so there is no transaction to roll back and no session state to reset (asyncpg's pool
+    would reset every connection with a query, SQLAlchemy's costs a tenth of a check in Python).
+    A connection that saw anything but a completed statement or a refusal is closed instead."""
+
+    def __init__(self, url: URL, size: int) -> None:
+        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[asyncpg.Connection] = []
+
+    def connection(self) -> "_Checkout":
+        return _Checkout(self)
+
+    async def _take(self) -> asyncpg.Connection:
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.is_closed():
+                    return connection
+            return await asyncpg.connect(self._dsn)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _give_back(self, connection: asyncpg.Connection, reusable: bool) -> None:
+        if reusable and not connection.is_closed():
+            self._idle.append(connection)
+        else:
+            connection.terminate()
+        self._slots.release()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(connection.close() for connection in idle))
+
+
+class _Checkout:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._connection = await self._pool._take()
+        return self._connection
+
+    async def __aexit__(
+        self,
+        _type: type[BaseException] | None,
+        error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        # A refusal (AppError) or a statement PostgreSQL rejected leaves the connection idle and
+        # usable; a cancellation or a broken connection may leave it mid-protocol.
+        reusable = error is None or isinstance(error, AppError | asyncpg.PostgresError)
+        self._pool._give_back(self._connection, reusable)

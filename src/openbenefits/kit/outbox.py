@@ -4,6 +4,7 @@ causes it, so a rolled-back change emits nothing and a committed one is never lo
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ColumnElement,
+    Index,
     Insert,
     String,
     bindparam,
@@ -19,6 +21,8 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,8 +42,19 @@ class OutboxEvent(Base):
     content: Mapped[dict[str, Any]]
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
-    # Set once a consumer has taken the event; the index finds the ones still waiting.
-    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set once a consumer has taken the event.
+    dispatched_at: Mapped[datetime | None]
+
+    # The events still waiting, in id order: consumers take the oldest without reading the
+    # dispatched ones (an index on dispatched_at left them to a scan of the whole table).
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_undispatched",
+            "id",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+    )
 
 
 # Built once: events are written on hot paths (every benefit use), where the ORM's unit of work
@@ -128,16 +143,41 @@ async def emit(
     return event_id
 
 
-async def take_undispatched(session: AsyncSession, limit: int) -> list[OutboxEvent]:
-    """The oldest events no consumer has taken, locked until the caller's transaction ends.
+@dataclass(frozen=True)
+class TakenEvent:
+    """What a consumer needs of an event it took (not its content)."""
+
+    id: int
+    tenant_id: int
+    studio_id: int | None
+    event_type: str
+    entity_id: int
+
+
+async def take_undispatched(session: AsyncSession, limit: int, now: datetime) -> list[TakenEvent]:
+    """The oldest events no consumer has taken, marked dispatched at ``now`` in the caller's
+    transaction, oldest first. One statement: the rows are locked and written once.
 
     The lock waits rather than skips: concurrent consumers then take events strictly in id order,
     which is what keeps events of one entity in order downstream."""
-    rows = await session.scalars(
-        select(OutboxEvent)
+    oldest = (
+        select(OutboxEvent.id)
         .where(OutboxEvent.dispatched_at.is_(None))
         .order_by(OutboxEvent.id)
         .limit(limit)
         .with_for_update()
     )
-    return list(rows)
+    rows = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(oldest.scalar_subquery()))
+        .values(dispatched_at=now)
+        .returning(
+            OutboxEvent.id,
+            OutboxEvent.tenant_id,
+            OutboxEvent.studio_id,
+            OutboxEvent.event_type,
+            OutboxEvent.entity_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((TakenEvent(*row) for row in rows), key=lambda event: event.id)

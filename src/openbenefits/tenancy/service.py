@@ -313,7 +313,8 @@ async def authenticate_api_key(
     if not key:
         raise Unauthorized("The X-API-KEY header is missing.", code="API_KEY_MISSING")
     key_hash = hash_secret(master, key)
-    cached = cache.get(key_hash)
+    # Fresh only: a request that reaches this lookup may be the one renewing the entry.
+    cached = cache.fresh(key_hash)
     if cached is not None:
         return cached
     row = (
@@ -324,6 +325,7 @@ async def authenticate_api_key(
         )
     ).first()
     if row is None:
+        cache.discard(key_hash)
         raise Unauthorized("The API key is not valid.", code="API_KEY_INVALID")
     api_key, partner_id = row
     principal = StudioPrincipal(

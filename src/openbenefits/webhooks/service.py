@@ -9,13 +9,13 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.kit import audit, outbox
 from openbenefits.kit.audit import Actor
 from openbenefits.kit.errors import NotFound
-from openbenefits.kit.outbox import OutboxEvent
+from openbenefits.kit.outbox import OutboxEvent, TakenEvent
 from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.models import PartnerIntegration
@@ -161,7 +161,7 @@ async def delete_subscription(
 async def fan_out(session: AsyncSession, now: datetime) -> int:
     """Turn waiting outbox events into deliveries, oldest first; how many events were taken.
     A fixed number of statements per batch, whatever its size."""
-    events = await outbox.take_undispatched(session, FAN_OUT_BATCH)
+    events = await outbox.take_undispatched(session, FAN_OUT_BATCH, now)
     if not events:
         return 0
     receivers = await _receivers(session, {event.tenant_id for event in events})
@@ -170,12 +170,6 @@ async def fan_out(session: AsyncSession, now: datetime) -> int:
             at_studio = event.studio_id is None or event.studio_id == studio_id
             if at_studio and event.event_type in subscription.event_types:
                 _add_delivery(session, event, subscription.id, now)
-    await session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id.in_([event.id for event in events]))
-        .values(dispatched_at=now)
-        .execution_options(synchronize_session=False)
-    )
     await session.flush()
     return len(events)
 
@@ -205,7 +199,7 @@ async def _receivers(
 
 
 def _add_delivery(
-    session: AsyncSession, event: OutboxEvent, subscription_id: int, now: datetime
+    session: AsyncSession, event: OutboxEvent | TakenEvent, subscription_id: int, now: datetime
 ) -> WebhookDelivery:
     delivery = WebhookDelivery(
         tenant_id=event.tenant_id,
