@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import httpx
 import structlog
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, bindparam, exists, or_, select, update
 from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
@@ -147,8 +148,11 @@ async def run(
             await asyncio.sleep(idle.total_seconds())
 
 
-async def claim(db: Database, now: datetime) -> list[Job]:
-    """Lease the due deliveries whose entity waits for no earlier delivery, oldest first."""
+@cache
+def _claim_statement() -> Select[WebhookDelivery, WebhookSubscription, OutboxEvent]:
+    """Built once: the worker claims on every pass, and building the statement cost more than
+    running it when nothing is due."""
+    now = bindparam("now", type_=WebhookDelivery.next_attempt_at.type)
     earlier = aliased(WebhookDelivery)
     waits = exists().where(
         earlier.subscription_id == WebhookDelivery.subscription_id,
@@ -156,7 +160,7 @@ async def claim(db: Database, now: datetime) -> list[Job]:
         earlier.id < WebhookDelivery.id,
         earlier.state == DeliveryState.PENDING,
     )
-    statement = (
+    return (
         select(WebhookDelivery, WebhookSubscription, OutboxEvent)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
@@ -171,9 +175,13 @@ async def claim(db: Database, now: datetime) -> list[Job]:
         .limit(BATCH)
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
+
+
+async def claim(db: Database, now: datetime) -> list[Job]:
+    """Lease the due deliveries whose entity waits for no earlier delivery, oldest first."""
     token = secrets.token_hex(16)
     async with db.session() as session:
-        rows = (await session.execute(statement)).all()
+        rows = (await session.execute(_claim_statement(), {"now": now})).all()
         jobs = []
         for delivery, subscription, event in rows:
             delivery.locked_until = now + LEASE
