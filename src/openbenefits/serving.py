@@ -86,19 +86,26 @@ def serve(
 def _refuse_if_taken(host: str, port: int) -> None:
     """Without ``SO_REUSEPORT`` a bind fails if anything listens there; with it, our sockets
     would silently share the port with another server started the same way."""
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+    _bound_socket(host, port, reuse_port=False).close()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
+    sock = _bound_socket(host, port, reuse_port=True)
+    sock.listen(BACKLOG)
+    return sock
+
+
+def _bound_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(BACKLOG)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
