@@ -30,6 +30,7 @@ def test_demo_prints_working_credentials_and_is_repeatable(cli_env):
     assert first["apiKeys"] == second["apiKeys"]
     assert first["tenantId"] == second["tenantId"]
     assert first["customers"] == second["customers"]
+    assert first["loyaltyContracts"] == second["loyaltyContracts"]
     assert set(first["customers"]) == {"A-1001", "A-1002", "A-1003", "B-2001"}
     assert set(first["studios"]) == {"Studio A", "Studio B"}
     assert set(first["apiKeys"]) == {"studio-a", "studio-b", "sauna-a", "sauna-b", "body-scan-a"}
@@ -50,6 +51,21 @@ async def test_demo_credentials_work_against_the_api(cli_env, client):
         },
     )
     assert token.status_code == 200
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    number = credentials["loyaltyCustomerNumber"]
+    entitlements = await client.get(
+        f"/customers/v2/benefits/entitlements/{number}/by-customer-number", headers=bearer
+    )
+    assert sorted(e["contractExternalRef"] for e in entitlements.json()) == [
+        "DEMO-10-DAY-CARD",
+        "DEMO-CUSTOMER-CARD",
+        "DEMO-GIFT-CARD",
+    ]
+    gift = credentials["loyaltyContracts"]["DEMO-GIFT-CARD"]
+    balance = await client.get(
+        f"/customers/v2/benefits/contracts/{gift}/points-balance", headers=bearer
+    )
+    assert balance.json()["balance"] == "500.00"
     admin = {"Authorization": f"Bearer {credentials['adminToken']}"}
     tenants = (await client.get("/admin/v1/tenants", headers=admin)).json()
     assert [t["slug"] for t in tenants["items"]] == ["demo"]

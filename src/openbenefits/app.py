@@ -26,6 +26,7 @@ from openbenefits.kit.error_handlers import install_error_handlers
 from openbenefits.kit.lean import LeanRoutes
 from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from openbenefits.loyalty import router as loyalty_router
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
 from openbenefits.tenancy.key_cache import PrincipalCache
@@ -120,6 +121,8 @@ def create_app(
     app.include_router(customers_router.router)
     app.include_router(contracts_router.router)
     app.include_router(memberships.router)
+    app.include_router(loyalty_router.router)
+    app.include_router(loyalty_router.reading_posts)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
     return app

@@ -1,5 +1,6 @@
 """The demo tenant of PRODUCT.md §7: Studio A and Studio B of one chain, a sauna partner active in
-both, a body-measurement partner, studio and partner API keys, a loyalty OAuth client.
+both, a body-measurement partner, studio and partner API keys, a loyalty OAuth client and the
+loyalty programs of seed 003 (loyalty/demo.py).
 
 Loading is idempotent, and the credentials are derived from the instance secret, so every run
 prints the same working credentials while only their hashes are stored.
@@ -40,6 +41,7 @@ from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
 from openbenefits.kit.periods import add_months, local_date
 from openbenefits.kit.security import hash_secret
+from openbenefits.loyalty.demo import CUSTOMER_NUMBER, load_loyalty_demo
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.models import (
     ApiKey,
@@ -374,6 +376,15 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
             create_client,
         )
         customers = await _load_members(session, tenant.id, studios, partners, clock.now())
+        loyalty_contracts = await load_loyalty_demo(
+            session,
+            ACTOR,
+            tenant.id,
+            studios[STUDIOS[0]].id,
+            OAUTH_CLIENT_ID,
+            master,
+            clock.now(),
+        )
         await session.commit()
     return {
         "tenantId": tenant.id,
@@ -384,6 +395,9 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
         },
         "apiKeys": api_keys,
         "oauthClient": {"clientId": OAUTH_CLIENT_ID, "clientSecret": client_secret},
+        # The loyalty API's demo contracts by external reference, and their customer.
+        "loyaltyContracts": loyalty_contracts,
+        "loyaltyCustomerNumber": CUSTOMER_NUMBER,
         "adminToken": service.issue_admin_token(
             master, name="demo-admin", tenant_id=None, now=clock.now(), ttl=timedelta(days=30)
         ),

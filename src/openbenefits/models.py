@@ -34,6 +34,16 @@ from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.db import Base
 from openbenefits.kit.idempotency import IdempotencyRecord
 from openbenefits.kit.outbox import OutboxEvent
+from openbenefits.loyalty.models import (
+    LoyaltyAgeBands,
+    LoyaltyContract,
+    LoyaltyContractConsumer,
+    LoyaltyContractPolicy,
+    LoyaltyOrderLineEvent,
+    LoyaltyPointsTransaction,
+    LoyaltyProgram,
+    LoyaltyProgramVersion,
+)
 from openbenefits.tenancy.models import (
     ApiKey,
     OAuthClient,
@@ -65,6 +75,14 @@ __all__ = [
     "CustomerDocument",
     "IdempotencyRecord",
     "IdlePeriod",
+    "LoyaltyAgeBands",
+    "LoyaltyContract",
+    "LoyaltyContractConsumer",
+    "LoyaltyContractPolicy",
+    "LoyaltyOrderLineEvent",
+    "LoyaltyPointsTransaction",
+    "LoyaltyProgram",
+    "LoyaltyProgramVersion",
     "MainContract",
     "ModuleContract",
     "ModulePaymentFrequency",

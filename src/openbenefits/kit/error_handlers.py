@@ -15,6 +15,7 @@ from openbenefits.kit.context import request_id_var
 from openbenefits.kit.errors import AppError
 
 STUDIO_PREFIX = "/v1/"
+LOYALTY_PREFIX = "/customers/v2/"
 _OWN_CODE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -59,6 +60,15 @@ def render_error(
     }
     if reference:
         problem["reference"] = reference
+    if request.url.path.startswith(LOYALTY_PREFIX):
+        # The members the loyalty API's clients read (seed 003's error example), beside RFC 9457's.
+        problem.update(
+            timestamp=request.app.state.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            error=problem["title"],
+            message=message,
+            path=request.url.path,
+            correlationId=trace_id,
+        )
     problem.update(extra or {})
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 

@@ -1,0 +1,361 @@
+"""Using contracts: validate-consumptions (the seed's codes 3101-3106) and order-line events,
+which on a COUPONS contract spend coupons.
+
+A travel date is an instant or a day. A day is read in the calling organisation's time zone and
+a contract is available on it when its validity overlaps the day at all; an instant must lie in
+the validity (``consumableFrom <= t < expirationDate``).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import IntEnum
+from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from openbenefits.customers.models import Customer
+from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
+from openbenefits.loyalty import schemas
+from openbenefits.loyalty.contracts import (
+    FoundContract,
+    accessible,
+    as_dict,
+    emit_contract_event,
+    find_contract,
+    render_event,
+)
+from openbenefits.loyalty.models import (
+    LoyaltyContract,
+    LoyaltyContractConsumer,
+    LoyaltyOrderLineEvent,
+    LoyaltyProgram,
+    LoyaltyProgramVersion,
+    ProgramType,
+)
+from openbenefits.tenancy.models import Tenant
+from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.webhooks.schemas import EventType
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span a contract must overlap: one instant (``first == last``) or a local day."""
+
+    first: datetime
+    last: datetime
+
+
+async def organisation_zone(session: AsyncSession, organisation_id: int) -> ZoneInfo:
+    zone = await session.scalar(select(Tenant.time_zone).where(Tenant.id == organisation_id))
+    return ZoneInfo(zone or "UTC")
+
+
+def travel_window(travel: datetime | date | None, now: datetime, zone: ZoneInfo) -> Window:
+    if travel is None:
+        return Window(now, now)
+    if isinstance(travel, datetime):
+        return Window(travel, travel)
+    start = datetime.combine(travel, time(), zone)
+    end = datetime.combine(travel + timedelta(days=1), time(), zone)
+    return Window(start, end - timedelta(microseconds=1))
+
+
+def valid_in(contract: Any, window: Window) -> ColumnElement[bool]:
+    """``contract`` (LoyaltyContract or an alias of it) is valid at some moment of ``window``."""
+    return and_(
+        contract.consumable_from <= window.last,
+        or_(contract.expiration_date.is_(None), contract.expiration_date > window.first),
+    )
+
+
+class Code(IntEnum):
+    """The seed's response codes, in the order a pair is checked: the first failing check is
+    the pair's code, and the overall code is the pairs' code earliest in this order."""
+
+    OK = 3101
+    UNKNOWN = 3102
+    NOT_FOR_CUSTOMER = 3104
+    BLOCKED = 3105
+    UNAVAILABLE_ON_DATE = 3103
+    OUT_OF_COUPONS = 3106
+
+
+MESSAGES = {
+    Code.OK: "Ok. All are valid.",
+    Code.UNKNOWN: "Some of the passed contracts are unknown.",
+    Code.UNAVAILABLE_ON_DATE: "Some of the passed contracts are unavailable on the date of travel.",
+    Code.NOT_FOR_CUSTOMER: "Some of the passed contracts are not available for the customer.",
+    Code.BLOCKED: "Some of the passed contracts are blocked for the customer.",
+    Code.OUT_OF_COUPONS: "Some of the passed contracts are out of coupons and no non-coupon "
+    "contract was found on this date.",
+}
+_PRECEDENCE = list(Code)
+
+
+async def validate_consumptions(
+    session: AsyncSession,
+    principal: LoyaltyPrincipal,
+    data: schemas.ValidateConsumptions,
+    now: datetime,
+) -> schemas.ValidationResult:
+    """Each (contract, customer of the caller's organisation) pair checked in two queries
+    whatever the number of pairs: the contracts, then the customers' consumers of them."""
+    travel = data.travel_date
+    zone = (
+        await organisation_zone(session, principal.tenant_id)
+        if isinstance(travel, date) and not isinstance(travel, datetime)
+        else UTC_ZONE
+    )
+    window = travel_window(travel, now, zone)
+    uuids = {c.contract_uuid for c in data.consumptions}
+    child = aliased(LoyaltyContract)
+    valid_child = exists().where(child.parent_id == LoyaltyContract.id, valid_in(child, window))
+    contracts = {
+        row.uuid: row
+        for row in await session.execute(
+            select(
+                LoyaltyContract.uuid,
+                func.coalesce(LoyaltyContract.parent_id, LoyaltyContract.id).label("root_id"),
+                valid_in(LoyaltyContract, window).label("in_window"),
+                or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > window.first).label(
+                    "program_in_window"
+                ),
+                and_(
+                    LoyaltyContract.coupons_limit.is_not(None),
+                    LoyaltyContract.coupons_used >= LoyaltyContract.coupons_limit,
+                    ~valid_child,
+                ).label("out_of_coupons"),
+            )
+            .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
+            .where(LoyaltyContract.uuid.in_(uuids), accessible(now))
+        )
+    }
+    numbers = {str(c.customer_number) for c in data.consumptions}
+    consumers = {
+        (row.contract_id, int(row.customer_number)): row.is_blocked
+        for row in await session.execute(
+            select(
+                LoyaltyContractConsumer.contract_id,
+                Customer.customer_number,
+                LoyaltyContractConsumer.is_blocked,
+            )
+            .join(Customer, Customer.id == LoyaltyContractConsumer.customer_id)
+            .where(
+                Customer.tenant_id == principal.tenant_id,
+                Customer.customer_number.in_(numbers),
+                LoyaltyContractConsumer.contract_id.in_([c.root_id for c in contracts.values()]),
+            )
+        )
+    }
+    results = []
+    for pair in data.consumptions:
+        contract = contracts.get(pair.contract_uuid)
+        if contract is None:
+            code = Code.UNKNOWN
+        else:
+            blocked = consumers.get((contract.root_id, pair.customer_number))
+            if blocked is None:
+                code = Code.NOT_FOR_CUSTOMER
+            elif blocked:
+                code = Code.BLOCKED
+            elif not (contract.in_window and contract.program_in_window):
+                code = Code.UNAVAILABLE_ON_DATE
+            elif contract.out_of_coupons:
+                code = Code.OUT_OF_COUPONS
+            else:
+                code = Code.OK
+        results.append(
+            schemas.ConsumptionResult(
+                contract_uuid=pair.contract_uuid,
+                customer_number=pair.customer_number,
+                code=code,
+                message=MESSAGES[code],
+            )
+        )
+    failing = [Code(r.code) for r in results if r.code != Code.OK]
+    overall = min(failing, key=_PRECEDENCE.index) if failing else Code.OK
+    return schemas.ValidationResult(code=overall, message=MESSAGES[overall], consumptions=results)
+
+
+async def usable_contract(
+    session: AsyncSession,
+    principal: LoyaltyPrincipal,
+    uuid: str,
+    now: datetime,
+    *,
+    lock: bool = True,
+) -> FoundContract:
+    """The contract (locked for a change) if the caller may register use on it: its owner, or
+    any organisation when the program is open to other organisations."""
+    found = await find_contract(session, uuid, now, lock=lock)
+    if (
+        found.contract.tenant_id != principal.tenant_id
+        and not found.program.allow_other_organisations
+    ):
+        raise NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+    return found
+
+
+def _unavailable(uuid: str) -> Conflict:
+    return Conflict(
+        f"Contract {uuid} is not valid at that instant.",
+        code="CONTRACT_UNAVAILABLE",
+        extra={"responseCode": int(Code.UNAVAILABLE_ON_DATE)},
+    )
+
+
+async def record_order_line_event(
+    session: AsyncSession,
+    principal: LoyaltyPrincipal,
+    uuid: str,
+    data: schemas.OrderLineEventCreate,
+    now: datetime,
+) -> tuple[schemas.OrderLineEventOut | schemas.CouponUseOut, bool]:
+    """The event and whether it is new. TIMED: recorded on the contract. COUPONS: recorded on
+    the child valid at the instant, or a coupon is spent and a child created for the period a
+    coupon grants. An order line already recorded returns its first event (a retry spends
+    nothing). The contract row is locked first, so concurrent uses queue and never spend more
+    coupons than the limit (a check constraint backs that)."""
+    found = await usable_contract(session, principal, uuid, now)
+    contract, program = found.contract, found.program
+    at = data.occurred_at or now
+    if program.program_type == ProgramType.POINTS:
+        raise InvalidRequest(
+            "POINTS contracts have points transactions, not order-line events.",
+            code="WRONG_PROGRAM_TYPE",
+        )
+    coupons = program.program_type == ProgramType.COUPONS and contract.parent_id is None
+    earlier = await session.scalar(
+        select(LoyaltyOrderLineEvent).where(
+            (
+                LoyaltyOrderLineEvent.coupons_contract_id
+                if coupons
+                else LoyaltyOrderLineEvent.contract_id
+            )
+            == contract.id,
+            LoyaltyOrderLineEvent.order_id == data.order_id,
+            LoyaltyOrderLineEvent.order_line_id == data.order_line_id,
+        )
+    )
+    if earlier is not None:
+        return await _render_use(session, earlier), False
+    window = Window(at, at)
+    in_window = (
+        contract.consumable_from <= at
+        and (contract.expiration_date is None or at < contract.expiration_date)
+        and (program.ends_at is None or at < program.ends_at)
+    )
+    if not in_window:
+        raise _unavailable(uuid)
+    target, spent = contract, False
+    if coupons:
+        child = await session.scalar(
+            select(LoyaltyContract)
+            .where(LoyaltyContract.parent_id == contract.id, valid_in(LoyaltyContract, window))
+            .order_by(LoyaltyContract.consumable_from.desc())
+            .limit(1)
+        )
+        if child is None:
+            child = await _spend_coupon(session, principal, contract, at, now)
+            spent = True
+        target = child
+    event = LoyaltyOrderLineEvent(
+        contract_id=target.id,
+        coupons_contract_id=contract.id if coupons else None,
+        spent_coupon=spent,
+        order_id=data.order_id,
+        order_line_id=data.order_line_id,
+        discount=data.discount,
+        currency=data.currency,
+        occurred_at=at,
+        created_at=now,
+        created_by=principal.client_id,
+    )
+    session.add(event)
+    await session.flush()
+    if spent:
+        await emit_contract_event(
+            session,
+            EventType.LOYALTY_COUPON_USED,
+            contract,
+            now,
+            couponContractUUID=target.uuid,
+            remainingCoupons=(contract.coupons_limit or 0) - contract.coupons_used,
+        )
+    return await _render_use(session, event), True
+
+
+async def _spend_coupon(
+    session: AsyncSession,
+    principal: LoyaltyPrincipal,
+    contract: LoyaltyContract,
+    at: datetime,
+    now: datetime,
+) -> LoyaltyContract:
+    if contract.coupons_limit is None or contract.coupons_used >= contract.coupons_limit:
+        raise Conflict(
+            f"Contract {contract.uuid} is out of coupons and no used coupon covers that instant.",
+            code="OUT_OF_COUPONS",
+            extra={"responseCode": int(Code.OUT_OF_COUPONS)},
+        )
+    # The period a coupon grants is the contract's version's: what the customer bought.
+    seconds = await session.scalar(
+        select(LoyaltyProgramVersion.coupon_validity_seconds).where(
+            LoyaltyProgramVersion.id == contract.program_version_id
+        )
+    )
+    contract.coupons_used += 1
+    contract.last_changed_at = now
+    contract.last_changed_by = principal.client_id
+    child = LoyaltyContract(
+        uuid=str(uuid4()),
+        tenant_id=contract.tenant_id,
+        program_id=contract.program_id,
+        program_version_id=contract.program_version_id,
+        parent_id=contract.id,
+        consumable_from=at,
+        expiration_date=at + timedelta(seconds=seconds or 86_400),
+        external_ref=contract.external_ref,
+        coupons_used=0,
+        created_at=now,
+        created_by=principal.client_id,
+        last_changed_at=now,
+        last_changed_by=principal.client_id,
+    )
+    session.add(child)
+    await session.flush()
+    return child
+
+
+async def _render_use(
+    session: AsyncSession,
+    event: LoyaltyOrderLineEvent,
+) -> schemas.OrderLineEventOut | schemas.CouponUseOut:
+    uuids = await as_dict(
+        session,
+        select(LoyaltyContract.id, LoyaltyContract.uuid).where(
+            LoyaltyContract.id.in_({event.contract_id, event.coupons_contract_id or 0})
+        ),
+    )
+    rendered = render_event(
+        event, uuids[event.contract_id], uuids.get(event.coupons_contract_id or 0)
+    )
+    if event.coupons_contract_id is None:
+        return rendered
+    limit_used = await session.execute(
+        select(LoyaltyContract.coupons_limit, LoyaltyContract.coupons_used).where(
+            LoyaltyContract.id == event.coupons_contract_id
+        )
+    )
+    limit, used = limit_used.one()
+    return schemas.CouponUseOut(
+        **rendered.model_dump(),
+        coupon_spent=event.spent_coupon,
+        remaining_coupons=(limit or 0) - used,
+    )
