@@ -3,6 +3,8 @@ two workers), load the demo tenant, --keys extra API keys and a benefit dataset 
 customers, drive each path from a load generator (wrk) in another process, and report every
 figure beside /healthz measured in the same run and, on PostgreSQL, beside a naive FastAPI +
 asyncpg app (bench/naive_app.py) doing the same benefit check and use on the same tables.
+The loyalty hot paths (bench/loyalty.py: validate-consumptions, entitlements, withdrawals from one
+gift card) run in the same run and are judged against the same naive check.
 
     .venv/bin/python bench/run.py --db postgres
     .venv/bin/python bench/run.py --db postgres --customers 1000000
@@ -30,6 +32,18 @@ import httpx
 from dataset import BENEFIT_KEY, Dataset, load_dataset
 from sqlalchemy import insert
 
+from loyalty import (
+    DRAIN_POINTS,
+    PAIR,
+    PREFIX,
+    WITHDRAWAL,
+    Ledger,
+    LoyaltyDataset,
+    load_loyalty,
+    prepare_gift_cards,
+    read_ledger,
+    validate_body,
+)
 from openbenefits.kit.db import Database
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.kit.security import hash_secret
@@ -41,6 +55,10 @@ SECRET = "bench-secret-not-for-production-use"
 HEALTHZ = "healthz (baseline)"
 CHECK = "benefit check"
 USE = "benefit use"
+VALIDATE = "validate-consumptions (10 pairs)"
+ENTITLEMENTS = "entitlements lookup"
+WITHDRAW = "gift card withdrawal (one hot card)"
+DRAIN = f"withdrawals racing for a card's last {DRAIN_POINTS} points"
 # Checked beside the figures (issue targets).
 CHECK_VS_NAIVE = 1.0
 USE_VS_NAIVE = 1.3
@@ -48,6 +66,20 @@ USE_P99_MS = 40.0
 RSS_MB = 200.0
 WARM_UP_SECONDS = 2
 LARGE_VS_SMALL = 1.2
+VALIDATE_VS_NAIVE_CHECK = 0.5
+ENTITLEMENTS_VS_NAIVE_CHECK = 0.8
+# The race for the last points of a card: long enough for far more requests than points.
+DRAIN_SECONDS = 5
+# Each scenario's counterpart in the naive app, and the least rps ratio to it (issue targets).
+NAIVE_PEER = {CHECK: CHECK, USE: USE, VALIDATE: CHECK, ENTITLEMENTS: CHECK}
+TARGETS_VS_NAIVE = {
+    CHECK: CHECK_VS_NAIVE,
+    USE: USE_VS_NAIVE,
+    VALIDATE: VALIDATE_VS_NAIVE_CHECK,
+    ENTITLEMENTS: ENTITLEMENTS_VS_NAIVE_CHECK,
+}
+# --only: the scenarios each choice runs (the loyalty ones are judged against the naive check).
+ONLY = {"benefits": (HEALTHZ, CHECK, USE), "loyalty": (HEALTHZ,)}
 COMPARED_SIZES = (10_000, 1_000_000)
 
 
@@ -57,8 +89,12 @@ class Scenario:
     method: str = "GET"
     body: str = ""
     headers: tuple[str, ...] = ()
-    # A path with "{id}": each request picks a random customer of the dataset.
+    # A path with "{id}": each request picks a random number of ``ids`` (default: a customer
+    # of the benefit dataset). In the body, "{pair}" is ``pair`` filled the same way, "{seq}"
+    # the request's sequence number and "{run}" unique to the run (report.lua).
     path: str = ""
+    pair: str = ""
+    ids: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +109,10 @@ class Result:
 class Run:
     dataset: Dataset
     results: dict[str, Result]
+    loyalty: LoyaltyDataset
     naive: dict[str, Result]
     rss_mb: list[float]
+    ledgers: dict[str, Ledger]
 
 
 def server_env(database_url: str, data_dir: str) -> dict[str, str]:
@@ -109,10 +147,13 @@ async def seed_keys(database_url: str, tenant_id: int, studio_id: int, count: in
     await db.dispose()
 
 
-def drive(scenario: Scenario, args: argparse.Namespace, dataset: Dataset) -> Result:
-    """Drive ``scenario`` with wrk (a separate process) and return its report. A short run
-    first, unmeasured, so that every server meets the load warm (pools filled, statements
-    prepared on each connection)."""
+def drive(
+    scenario: Scenario, args: argparse.Namespace, dataset: Dataset, duration: int | None = None
+) -> Result:
+    """Drive ``scenario`` with wrk (a separate process) for ``duration`` seconds (default
+    ``--duration``) and return its report. A short run first, unmeasured, so that every server
+    meets the load warm (pools filled, statements prepared on each connection); ``duration``
+    given, there is none (the scenario is a race, not a rate)."""
     options = [
         "-t1",
         f"-c{args.concurrency}",
@@ -121,18 +162,30 @@ def drive(scenario: Scenario, args: argparse.Namespace, dataset: Dataset) -> Res
         *(part for h in scenario.headers for part in ("-H", h)),
         scenario.url,
     ]
+    low, high = scenario.ids or (dataset.first_customer_id, dataset.last_customer_id)
     env = {
         **os.environ,
         "BENCH_METHOD": scenario.method,
-        "BENCH_BODY": scenario.body,
         "BENCH_PATH": scenario.path,
-        "BENCH_ID_MIN": str(dataset.first_customer_id),
-        "BENCH_ID_MAX": str(dataset.last_customer_id),
+        "BENCH_PAIR": scenario.pair,
+        "BENCH_ID_MIN": str(low),
+        "BENCH_ID_MAX": str(high),
     }
-    warm_up = ["wrk", f"-d{WARM_UP_SECONDS}s", *options]
-    subprocess.run(warm_up, env=env, check=True, capture_output=True)
-    command = ["wrk", f"-d{args.duration}s", *options]
-    output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+    def wrk(seconds: int) -> str:
+        body = scenario.body.replace("{run}", uuid.uuid4().hex)
+        command = ["wrk", f"-d{seconds}s", *options]
+        return subprocess.run(
+            command,
+            env={**env, "BENCH_BODY": body},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    if duration is None:
+        wrk(WARM_UP_SECONDS)
+    output = wrk(duration or args.duration)
     report = json.loads(output.strip().splitlines()[-1])
     return Result(report["rps"], report["p50_ms"], report["p99_ms"], report["errors"])
 
@@ -199,8 +252,10 @@ def run(
     )
     asyncio.run(seed_keys(database_url, demo["tenantId"], demo["studios"]["Studio A"], args.keys))
     dataset = asyncio.run(load_dataset(database_url, demo, customers, usages))
+    loyalty = asyncio.run(load_loyalty(database_url, demo, customers))
     print(
-        f"loaded {customers:,} customers and {usages:,} ledger entries in {dataset.seconds:.1f} s",
+        f"loaded {customers:,} customers and {usages:,} ledger entries in {dataset.seconds:.1f} s, "
+        f"{customers:,} loyalty contracts in {loyalty.seconds:.1f} s",
         flush=True,
     )
     base = f"http://127.0.0.1:{args.port}"
@@ -235,15 +290,56 @@ def run(
             path=f"/v1/customers/{{id}}/benefits/{BENEFIT_KEY}/use",
         ),
     }
-    if args.benefits_only:
-        scenarios = {name: scenarios[name] for name in (HEALTHZ, CHECK, USE)}
+    if args.only:
+        scenarios = {name: scenarios[name] for name in ONLY[args.only] if name in scenarios}
     serve = [
         str(BIN / "openbenefits"),
         *("serve", "--port", str(args.port), "--workers", str(args.workers)),
     ]
+    ledgers = {}
     with serving(serve, env, f"{base}/readyz") as pid:
         probe(base, key, dataset.first_customer_id)
         results = {name: drive(scenario, args, dataset) for name, scenario in scenarios.items()}
+        if args.only != "benefits":
+            cards = prepare_gift_cards(base, demo)
+            loyalty_base = f"{base}{PREFIX}"
+            bearer = (cards.authorization,)
+            json_body = "Content-Type: application/json"
+            loyalty_scenarios = {
+                VALIDATE: Scenario(
+                    f"{loyalty_base}/contracts/validate-consumptions",
+                    method="POST",
+                    body=validate_body(),
+                    headers=(*bearer, json_body),
+                    pair=PAIR,
+                    ids=loyalty.numbers,
+                ),
+                ENTITLEMENTS: Scenario(
+                    f"{loyalty_base}/",
+                    headers=bearer,
+                    path=f"{PREFIX}/entitlements/{{id}}/by-customer-number",
+                    ids=loyalty.numbers,
+                ),
+                WITHDRAW: Scenario(
+                    f"{loyalty_base}/contracts/{cards.hot_uuid}/points-transactions",
+                    method="POST",
+                    body=WITHDRAWAL,
+                    headers=(*bearer, json_body),
+                ),
+            }
+            for name, scenario in loyalty_scenarios.items():
+                results[name] = drive(scenario, args, dataset)
+            drain = Scenario(
+                f"{loyalty_base}/contracts/{cards.drain_uuid}/points-transactions",
+                method="POST",
+                body=WITHDRAWAL,
+                headers=(*bearer, json_body),
+            )
+            results[DRAIN] = drive(drain, args, dataset, duration=DRAIN_SECONDS)
+            ledgers = {
+                WITHDRAW: asyncio.run(read_ledger(database_url, cards.hot_uuid)),
+                DRAIN: asyncio.run(read_ledger(database_url, cards.drain_uuid)),
+            }
         rss_mb = worker_rss_mb(pid)
     naive: dict[str, Result] = {}
     if not database_url.startswith("sqlite"):
@@ -261,14 +357,15 @@ def run(
             *(sys.executable, str(HERE / "naive_app.py")),
             *("--port", str(args.port + 1), "--workers", str(args.workers)),
         ]
+        naive_scenarios = {
+            CHECK: Scenario(f"{naive_base}/", path="/check/{id}"),
+            USE: Scenario(f"{naive_base}/", method="POST", path="/use/{id}"),
+        }
+        if args.only == "loyalty":
+            del naive_scenarios[USE]
         with serving(naive_serve, naive_env, f"{naive_base}/healthz"):
-            naive = {
-                CHECK: drive(Scenario(f"{naive_base}/", path="/check/{id}"), args, dataset),
-                USE: drive(
-                    Scenario(f"{naive_base}/", method="POST", path="/use/{id}"), args, dataset
-                ),
-            }
-    return Run(dataset, results, naive, rss_mb)
+            naive = {name: drive(s, args, dataset) for name, s in naive_scenarios.items()}
+    return Run(dataset, results, loyalty, naive, rss_mb, ledgers)
 
 
 def ratio(value: float, base: float) -> str:
@@ -283,56 +380,66 @@ def report(args: argparse.Namespace, run: Run) -> None:
     data = run.dataset
     print(
         f"\ndb={args.db} workers={args.workers} customers={data.customers:,} "
-        f"usages={data.usages:,} keys={args.keys:,} concurrency={args.concurrency} "
-        f"duration={args.duration}s"
+        f"usages={data.usages:,} loyalty contracts={run.loyalty.contracts:,} keys={args.keys:,} "
+        f"concurrency={args.concurrency} duration={args.duration}s"
     )
     header = ("rps", "p50 ms", "p99 ms", "errors", "rps/base", "p50/base", "rps/naive", "p99/naive")
-    print(f"{'scenario':40}" + "".join(f"{h:>10}" for h in header))
-    rows = [(name, r, run.naive.get(name)) for name, r in run.results.items()]
+    print(f"{'scenario':44}" + "".join(f"{h:>10}" for h in header))
+    rows = [(name, r, run.naive.get(NAIVE_PEER.get(name, ""))) for name, r in run.results.items()]
     rows += [(f"naive {name}", r, None) for name, r in run.naive.items()]
     base = run.results[HEALTHZ]
     for name, r, naive in rows:
         figures = [f"{r.rps:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", str(r.errors)]
         figures += [ratio(r.rps, base.rps), ratio(r.p50_ms, base.p50_ms)]
         figures += [ratio(r.rps, naive.rps), ratio(r.p99_ms, naive.p99_ms)] if naive else ["-"] * 2
-        print(f"{name:40}" + "".join(f"{f:>10}" for f in figures))
+        print(f"{name:44}" + "".join(f"{f:>10}" for f in figures))
     rss = ", ".join(f"{mb:.0f}" for mb in run.rss_mb)
-    check, use = run.results[CHECK], run.results[USE]
-    targets = [
-        (f"use p99 <= {USE_P99_MS:.0f} ms", f"{use.p99_ms:.1f} ms", use.p99_ms <= USE_P99_MS),
-        (f"RSS < {RSS_MB:.0f} MB per process", f"{rss} MB", max(run.rss_mb) < RSS_MB),
-    ]
-    if run.naive:
-        check_ratio = check.rps / run.naive[CHECK].rps
-        use_ratio = use.rps / run.naive[USE].rps
-        targets += [
-            (
-                f"check rps >= {CHECK_VS_NAIVE}x naive",
-                f"{check_ratio:.2f}x",
-                check_ratio >= CHECK_VS_NAIVE,
-            ),
-            (f"use rps >= {USE_VS_NAIVE}x naive", f"{use_ratio:.2f}x", use_ratio >= USE_VS_NAIVE),
-        ]
+    targets = [(f"RSS < {RSS_MB:.0f} MB per process", f"{rss} MB", max(run.rss_mb) < RSS_MB)]
+    if USE in run.results:
+        use = run.results[USE]
+        targets.append(
+            (f"use p99 <= {USE_P99_MS:.0f} ms", f"{use.p99_ms:.1f} ms", use.p99_ms <= USE_P99_MS)
+        )
+    for name, least in TARGETS_VS_NAIVE.items():
+        peer = NAIVE_PEER[name]
+        if name in run.results and peer in run.naive:
+            figure = run.results[name].rps / run.naive[peer].rps
+            label = f"{name} rps >= {least}x naive {peer}"
+            targets.append((label, f"{figure:.2f}x", figure >= least))
+    for name, ledger in run.ledgers.items():
+        figure = (
+            f"balance {ledger.balance}, ledger {ledger.ledger_sum}, "
+            f"lowest {ledger.lowest_balance_after}"
+        )
+        targets.append((f"{name}: ledger = balance >= 0", figure, ledger.consistent))
+    if DRAIN in run.ledgers:
+        spent = run.ledgers[DRAIN].withdrawals
+        figure = f"{spent} withdrawals, {run.results[DRAIN].errors} refused"
+        targets.append((f"{DRAIN}: exactly {DRAIN_POINTS} succeed", figure, spent == DRAIN_POINTS))
     print("\ntargets (server processes' RSS read after the load):")
     for label, figure, ok in targets:
-        print(f"  {label:32}{figure:>16}  {verdict(ok)}")
+        print(f"  {label:64}{figure:>32}  {verdict(ok)}")
     if not run.naive:
         print("  (the naive baseline runs on PostgreSQL only)")
 
 
 def compare_sizes(small: Run, large: Run) -> None:
-    """The check's latency at both sizes, each as a multiple of its own run's /healthz latency
-    (the two runs are minutes apart on a shared machine), and raw."""
-    s, big = small.results[CHECK], large.results[CHECK]
+    """The check's and the entitlements lookup's latency at both sizes, each as a multiple of
+    its own run's /healthz latency (the two runs are minutes apart on a shared machine), and
+    raw."""
     s_base, big_base = small.results[HEALTHZ], large.results[HEALTHZ]
-    p50 = (big.p50_ms / big_base.p50_ms) / (s.p50_ms / s_base.p50_ms)
-    p99 = (big.p99_ms / big_base.p99_ms) / (s.p99_ms / s_base.p99_ms)
-    print(
-        f"\ncheck latency at {large.dataset.customers:,} vs {small.dataset.customers:,} "
-        f"customers, relative to /healthz: p50 {p50:.2f}x, p99 {p99:.2f}x "
-        f"(target p50 <= {LARGE_VS_SMALL}x: {verdict(p50 <= LARGE_VS_SMALL)}); "
-        f"raw: p50 {big.p50_ms / s.p50_ms:.2f}x, p99 {big.p99_ms / s.p99_ms:.2f}x"
-    )
+    for name in (CHECK, ENTITLEMENTS):
+        if name not in small.results:
+            continue
+        s, big = small.results[name], large.results[name]
+        p50 = (big.p50_ms / big_base.p50_ms) / (s.p50_ms / s_base.p50_ms)
+        p99 = (big.p99_ms / big_base.p99_ms) / (s.p99_ms / s_base.p99_ms)
+        print(
+            f"\n{name} latency at {large.dataset.customers:,} vs {small.dataset.customers:,}, "
+            f"relative to /healthz: p50 {p50:.2f}x, p99 {p99:.2f}x "
+            f"(target p50 <= {LARGE_VS_SMALL}x: {verdict(p50 <= LARGE_VS_SMALL)}); "
+            f"raw: p50 {big.p50_ms / s.p50_ms:.2f}x, p99 {big.p99_ms / s.p99_ms:.2f}x"
+        )
 
 
 async def pg_admin(url: str, statement: str) -> None:
@@ -383,7 +490,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--port", type=int, default=8765, help="the naive app listens on +1")
     parser.add_argument(
-        "--benefits-only", action="store_true", help="only healthz, benefit check and use"
+        "--only",
+        choices=sorted(ONLY),
+        help="benefits: healthz, benefit check and use; loyalty: healthz and the loyalty paths "
+        "(each beside the naive baseline)",
     )
     args = parser.parse_args()
     if args.workers is None:

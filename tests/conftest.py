@@ -61,7 +61,9 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 @pytest.fixture(scope="session")
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, pool_size=30, max_overflow=30)
+    # The engine and the lean lane's driver pool each grow to 40 connections under the
+    # concurrency tests: 80 together, within PostgreSQL's default limit of 100.
+    database = Database(database_url, pool_size=20, max_overflow=20)
     await upgrade_to_head(database.engine)
     yield database
     await database.dispose()

@@ -26,10 +26,12 @@ from openbenefits.kit.error_handlers import install_error_handlers
 from openbenefits.kit.lean import LeanRoutes
 from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from openbenefits.loyalty import lean as loyalty_lean
 from openbenefits.loyalty import router as loyalty_router
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
 from openbenefits.tenancy.key_cache import PrincipalCache
+from openbenefits.tenancy.token_cache import VerifiedTokens
 from openbenefits.webhooks import admin as webhooks_admin
 from openbenefits.webhooks import worker as webhooks_worker
 
@@ -94,11 +96,12 @@ def create_app(
     app.state.db = database
     app.state.clock = app_clock
     app.state.principals = PrincipalCache(settings.api_key_cache_seconds)
+    app.state.loyalty_tokens = VerifiedTokens(settings.signing_key, settings.oauth_audience)
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
     if not database.is_sqlite:
         # Innermost of our middleware, so lean answers get request ids, logs and metrics too.
-        app.add_middleware(LeanRoutes, routes=benefits_lean.ROUTES)
+        app.add_middleware(LeanRoutes, routes=(*benefits_lean.ROUTES, *loyalty_lean.ROUTES))
     upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimitMiddleware,

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
+from openbenefits.kit.outbox import OutboxEvent
 from openbenefits.loyalty.models import LoyaltyPointsTransaction
 from tests.helpers import expect
 from tests.loyalty.test_usage import on_postgresql
@@ -101,3 +102,32 @@ async def test_fifty_concurrent_withdrawals_never_overdraw(org, db):
         amount = LoyaltyPointsTransaction.amount
         signed = func.sum(case((withdrawal, -amount), else_=amount))
         assert await session.scalar(select(signed)) == balance
+
+
+async def test_each_transaction_emits_an_event(org, db):
+    uuid = await _card(org)
+    path = f"/contracts/{uuid}/points-transactions"
+    deposit = expect(await org.post(path, _transaction("DEPOSIT", "80", "d1")), 201)
+    withdrawal = expect(await org.post(path, _transaction("WITHDRAWAL", "30.5", "w1")), 201)
+    refund = await org.post(path, _transaction("REFUND", "10", "r1", refundOf=withdrawal["id"]))
+    refund = expect(refund, 201)
+    expect(await org.post(path, _transaction("WITHDRAWAL", "30.5", "w1")), 200)  # no new event
+    async with db.session() as session:
+        events = (
+            await session.execute(
+                select(OutboxEvent.tenant_id, OutboxEvent.content)
+                .where(OutboxEvent.event_type == "LOYALTY_POINTS_TRANSACTION_RECORDED")
+                .order_by(OutboxEvent.id)
+            )
+        ).all()
+    assert [tenant for tenant, _ in events] == [org.tenant_id] * 3
+    assert [content for _, content in events] == [
+        {
+            "contractUUID": uuid,
+            "transactionId": transaction["id"],
+            "transactionType": transaction["transactionType"],
+            "amount": transaction["amount"],
+            "balance": transaction["balanceAfter"],
+        }
+        for transaction in (deposit, withdrawal, refund)
+    ]

@@ -14,8 +14,6 @@ from openbenefits.benefits.router import (
     WRITE_SCOPES,
 )
 from openbenefits.customers.card_numbers import CardNumberFormat
-from openbenefits.kit import driver
-from openbenefits.kit.db import Database
 from openbenefits.kit.idempotency import HEADER as IDEMPOTENCY_HEADER
 from openbenefits.kit.lean import MAX_ID_DIGITS, Answer, LeanRequest, LeanRoute, json_answer
 
@@ -36,10 +34,9 @@ async def _validate(request: LeanRequest, customer: int | CardRef) -> Answer | N
     keys = _keys(request)
     if principal is None or keys is None:
         return None
-    db: Database = request.state.db
-    async with db.driver_connection() as connection:
+    async with request.fetch() as fetch:
         results = await service.validate(
-            driver.on_driver(connection, db.read_engine.dialect),
+            fetch,
             principal,
             customer,
             keys,
@@ -67,10 +64,9 @@ async def use(request: LeanRequest) -> Answer | None:
     # A retried request is the idempotency protocol's business: the router's route runs it.
     if principal is None or request.header(_IDEMPOTENCY_HEADER) is not None:
         return None
-    db: Database = request.state.db
-    async with db.driver_connection() as connection:
+    async with request.fetch() as fetch:
         await service.use_on_postgresql(
-            driver.on_driver(connection, db.read_engine.dialect),
+            fetch,
             principal,
             int(request.match["customer"]),
             key,

@@ -12,15 +12,19 @@ request ids and are logged and measured like any other.
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import State
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openbenefits.kit import driver
+from openbenefits.kit.driver import Fetch
 from openbenefits.kit.error_handlers import handle_app_error
 from openbenefits.kit.errors import AppError
 from openbenefits.kit.security import hash_secret
@@ -44,10 +48,47 @@ def json_answer(content: Any) -> Answer:
 
 
 class LeanRequest:
-    def __init__(self, scope: Scope, match: re.Match[str]) -> None:
+    def __init__(self, scope: Scope, receive: Receive, match: re.Match[str]) -> None:
         self.scope = scope
         self.match = match
         self.state: State = scope["app"].state
+        self._receive = receive
+        self._body: bytes | None = None
+
+    async def body(self) -> bytes:
+        """The request body (read once; a deferred request gets it again, ``replay``)."""
+        if self._body is None:
+            chunks = []
+            while True:
+                message = await self._receive()
+                chunks.append(message.get("body", b""))
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
+            self._body = b"".join(chunks)
+        return self._body
+
+    def replay(self) -> Receive:
+        """The ``receive`` for the framework's route: the body again, if the lane read it."""
+        if self._body is None:
+            return self._receive
+        body, receive = self._body, self._receive
+        replayed = False
+
+        async def replay_body() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay_body
+
+    @asynccontextmanager
+    async def fetch(self) -> AsyncIterator[Fetch]:
+        """Statements on a bare driver connection of the pool, in autocommit."""
+        db = self.state.db
+        async with db.driver_connection() as connection:
+            yield driver.on_driver(connection, db.read_engine.dialect)
 
     def header(self, name: bytes) -> str | None:
         return next(
@@ -57,6 +98,12 @@ class LeanRequest:
 
     def query(self) -> list[tuple[str, str]]:
         return parse_qsl(self.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+
+    def bearer_token(self) -> str | None:
+        """The credentials of an ``Authorization: Bearer`` header, read as the framework's
+        ``HTTPBearer`` reads them."""
+        scheme, credentials = get_authorization_scheme_param(self.header(b"authorization"))
+        return credentials if scheme.lower() == "bearer" and credentials else None
 
     def principal(self, *scopes: str) -> StudioPrincipal | None:
         """The API key's principal if this process knows it and it holds one of ``scopes``."""
@@ -90,8 +137,9 @@ class LeanRoutes:
                 match = route.pattern.match(scope["path"])
                 if match is None or scope["method"] != route.method:
                     continue
+                request = LeanRequest(scope, receive, match)
                 try:
-                    answer = await route.handler(LeanRequest(scope, match))
+                    answer = await route.handler(request)
                 except AppError as error:
                     scope["route"] = route
                     response = await handle_app_error(Request(scope), error)
@@ -101,6 +149,7 @@ class LeanRoutes:
                     scope["route"] = route
                     await _send(answer, send)
                     return
+                receive = request.replay()
         await self.app(scope, receive, send)
 
 

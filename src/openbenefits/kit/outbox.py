@@ -76,9 +76,12 @@ _INSERT_EVENT = (
 )
 
 
-def insert_event_from(source: CTE, entity_id: ColumnElement[int]) -> Insert:
+def insert_event_from(
+    source: CTE, entity_id: ColumnElement[int], content: ColumnElement[Any] | None = None
+) -> Insert:
     """An event for each row of ``source`` (a data-modifying CTE on PostgreSQL), so that a
-    change and its event are written by one statement. Parameters: ``event_params``."""
+    change and its event are written by one statement. Parameters: ``event_params``; the
+    content is theirs unless ``content`` builds it from the row."""
     return insert(OutboxEvent).from_select(
         ["tenant_id", "event_type", "entity_id", "studio_id", "content", "uuid", "created_at"],
         select(
@@ -88,7 +91,7 @@ def insert_event_from(source: CTE, entity_id: ColumnElement[int]) -> Insert:
             bindparam("event_studio_id", type_=BigInteger),
             # JSON text, cast by the database: the statement may run on the bare driver, which
             # binds no Python structures.
-            cast(bindparam("event_content", type_=String), JSON),
+            cast(bindparam("event_content", type_=String), JSON) if content is None else content,
             bindparam("event_uuid", type_=String),
             bindparam("event_at", type_=OutboxEvent.created_at.type),
         ).select_from(source),

@@ -54,8 +54,15 @@ def sign_token(
 
 
 def verify_token(master: bytes, token: str, *, audience: str, now: datetime) -> dict[str, Any]:
-    """Check signature, issuer and audience; time is checked against the injected clock, not
-    against the wall clock PyJWT would use."""
+    """Check signature, issuer, audience and expiry."""
+    claims = decode_token(master, token, audience=audience)
+    check_expiry(claims["exp"], now)
+    return claims
+
+
+def decode_token(master: bytes, token: str, *, audience: str) -> dict[str, Any]:
+    """Check signature, issuer and audience; the expiry is the caller's (``check_expiry``),
+    against the injected clock rather than the wall clock PyJWT would use."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -71,9 +78,12 @@ def verify_token(master: bytes, token: str, *, audience: str, now: datetime) -> 
         )
     except jwt.PyJWTError as error:
         raise Unauthorized("The bearer token is not valid.", code="INVALID_TOKEN") from error
-    if claims["exp"] <= now.timestamp():
-        raise Unauthorized("The bearer token has expired.", code="TOKEN_EXPIRED")
     return claims
+
+
+def check_expiry(expires: int, now: datetime) -> None:
+    if expires <= now.timestamp():
+        raise Unauthorized("The bearer token has expired.", code="TOKEN_EXPIRED")
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -51,7 +51,7 @@ def policy_hash(master: bytes, key: str, value: str) -> str:
     ).hexdigest()
 
 
-def accessible(at: datetime) -> ColumnElement[bool]:
+def accessible(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """The contract's program still has a version not DEPRECATED at ``at``, and its holder was
     not removed (LoyaltyContract joined with its LoyaltyProgram)."""
     return and_(
@@ -67,11 +67,15 @@ async def find_customer(session: AsyncSession, organisation_id: int, number: int
         )
     )
     if customer is None:
-        raise NotFound(
-            f"Customer {number} of organisation {organisation_id} not found.",
-            code="CUSTOMER_NOT_FOUND",
-        )
+        raise customer_not_found(organisation_id, number)
     return customer
+
+
+def customer_not_found(organisation_id: int, number: int) -> NotFound:
+    return NotFound(
+        f"Customer {number} of organisation {organisation_id} not found.",
+        code="CUSTOMER_NOT_FOUND",
+    )
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,27 @@
 """Entitlements: what a customer may use on a travel date (seed 003, "Fetching entitlements"),
 and the organisation's age bands that name the contract owner's passenger category.
 
-One query answers the whole list: the customer's unblocked consumers, their accessible
-contracts valid on the date and (unless excluded) the used coupons' child contracts valid on
-it, each with its program, the product version in force and the contract's holder.
+One statement, built once, answers the whole list: the context (the customer, the organisation's
+zone and age bands) beside the customer's unblocked consumers' accessible contracts valid on the
+date and (unless excluded) the used coupons' child contracts valid on it, each with its program,
+the product version in force and the contract's holder.
 """
 
+import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, null, or_, select, union_all
+from sqlalchemy import Select, Text, and_, bindparam, cast, null, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from openbenefits.customers.models import Customer
 from openbenefits.kit import audit
 from openbenefits.kit.audit import Actor
+from openbenefits.kit.db import UTCDateTime
+from openbenefits.kit.driver import Fetch
 from openbenefits.loyalty import schemas
-from openbenefits.loyalty.contracts import find_customer
+from openbenefits.loyalty.contracts import customer_not_found
 from openbenefits.loyalty.models import (
     LoyaltyAgeBands,
     LoyaltyContract,
@@ -25,7 +29,15 @@ from openbenefits.loyalty.models import (
     LoyaltyProgram,
     LoyaltyProgramVersion,
 )
-from openbenefits.loyalty.usage import Window, organisation_zone, travel_window, valid_in
+from openbenefits.loyalty.usage import (
+    UTC_ZONE,
+    is_day,
+    organisation_zone,
+    travel_window,
+    valid_in,
+    zone_named,
+)
+from openbenefits.tenancy.models import Tenant
 from openbenefits.tenancy.principals import LoyaltyPrincipal
 
 # Norwegian public transport's traveller categories; senior fares from 67.
@@ -40,14 +52,18 @@ DEFAULT_AGE_BANDS = schemas.AgeBands(
 )
 
 
+def _age_bands(bands: list[dict[str, Any]], senior_citizen_from_age: int) -> schemas.AgeBands:
+    return schemas.AgeBands(
+        bands=[schemas.AgeBand.model_validate(band) for band in bands],
+        senior_citizen_from_age=senior_citizen_from_age,
+    )
+
+
 async def age_bands(session: AsyncSession, organisation_id: int) -> schemas.AgeBands:
     row = await session.get(LoyaltyAgeBands, organisation_id)
     if row is None:
         return DEFAULT_AGE_BANDS
-    return schemas.AgeBands(
-        bands=[schemas.AgeBand.model_validate(band) for band in row.bands],
-        senior_citizen_from_age=row.senior_citizen_from_age,
-    )
+    return _age_bands(row.bands, row.senior_citizen_from_age)
 
 
 async def set_age_bands(
@@ -86,16 +102,21 @@ def passenger_category(bands: schemas.AgeBands, age: int) -> str:
     return [band for band in bands.bands if band.from_age <= age][-1].passenger_category
 
 
-def _statement(customer_id: int, window: Window, now: datetime, children: bool) -> Select[Any]:
-    root = aliased(LoyaltyContract)
-    holder = aliased(LoyaltyContractConsumer)
-    owner = aliased(Customer)
-    contract = aliased(LoyaltyContract) if children else root
+def _statement(children: bool) -> Select[Any]:
+    """The customer's entitlements from their unblocked consumers: the accessible root
+    contracts, or (``children``) the child contracts of those roots, valid in the window."""
+    first = bindparam("first", type_=UTCDateTime())
+    last = bindparam("last", type_=UTCDateTime())
+    open_after = bindparam("open_after", type_=UTCDateTime())
+    root = aliased(LoyaltyContract, name="root")
+    holder = aliased(LoyaltyContractConsumer, name="holder")
+    owner = aliased(Customer, name="owner")
+    contract = aliased(LoyaltyContract, name="child") if children else root
     product_version = (
         select(LoyaltyProgramVersion.product_version)
         .where(
             LoyaltyProgramVersion.program_id == root.program_id,
-            LoyaltyProgramVersion.start_date <= window.last,
+            LoyaltyProgramVersion.start_date <= last,
         )
         .order_by(LoyaltyProgramVersion.version_number.desc())
         .limit(1)
@@ -126,57 +147,115 @@ def _statement(customer_id: int, window: Window, now: datetime, children: bool) 
     if children:
         statement = statement.join(contract, contract.parent_id == root.id)
     return statement.where(
-        LoyaltyContractConsumer.customer_id == customer_id,
+        LoyaltyContractConsumer.customer_id
+        == select(Customer.id)
+        .where(
+            Customer.tenant_id == bindparam("organisation_id"),
+            Customer.customer_number == bindparam("number"),
+        )
+        .scalar_subquery(),
         LoyaltyContractConsumer.is_blocked.is_(False),
         root.holder_removed_at.is_(None),
-        or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > max(now, window.first)),
-        valid_in(contract, window),
+        or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > open_after),
+        valid_in(contract, first, last),
     )
 
 
+# The organisation's zone and age bands, and the customer's id (NULL: no such customer).
+_CONTEXT = (
+    select(
+        Tenant.time_zone,
+        Customer.id.label("customer_id"),
+        cast(LoyaltyAgeBands.bands, Text).label("bands"),
+        LoyaltyAgeBands.senior_citizen_from_age,
+    )
+    .select_from(Tenant)
+    .outerjoin(
+        Customer,
+        and_(Customer.tenant_id == Tenant.id, Customer.customer_number == bindparam("number")),
+    )
+    .outerjoin(LoyaltyAgeBands, LoyaltyAgeBands.tenant_id == Tenant.id)
+    .where(Tenant.id == bindparam("organisation_id"))
+    .subquery("context")
+)
+
+
+def _with_context(*parts: Select[Any]) -> Select[Any]:
+    """The context row beside each entitlement, in order; one row of NULL entitlement columns
+    when there is none, so that an unknown customer and a customer without entitlements are
+    told apart in the same round trip."""
+    entitled = union_all(*parts).subquery("entitled")
+    return (
+        select(_CONTEXT, entitled)
+        .select_from(_CONTEXT.outerjoin(entitled, true()))
+        .order_by(entitled.c.root_id, entitled.c.consumable_from)
+    )
+
+
+# By excludeSubContracts.
+_ENTITLEMENTS = {
+    True: _with_context(_statement(children=False)),
+    False: _with_context(_statement(children=False), _statement(children=True)),
+}
+
+
 async def entitlements(
-    session: AsyncSession,
+    fetch: Fetch,
     principal: LoyaltyPrincipal,
     customer_number: int,
     travel: datetime | date | None,
     exclude_sub_contracts: bool,
     now: datetime,
 ) -> list[schemas.Entitlement]:
-    customer = await find_customer(session, principal.tenant_id, customer_number)
-    # The zone reads a day, and the owner's age is counted on the local travel day.
-    zone = await organisation_zone(session, principal.tenant_id)
+    """One statement (two when the travel date is a day: the zone comes first)."""
+    organisation_id = principal.tenant_id
+    zone = await organisation_zone(fetch, organisation_id) if is_day(travel) else UTC_ZONE
     window = travel_window(travel, now, zone)
-    parts = [_statement(customer.id, window, now, children=False)]
-    if not exclude_sub_contracts:
-        parts.append(_statement(customer.id, window, now, children=True))
-    union = union_all(*parts).subquery()
-    rows = await session.execute(select(union).order_by(union.c.root_id, union.c.consumable_from))
-    bands = await age_bands(session, principal.tenant_id)
-    travel_day = window.first.astimezone(zone).date()
+    rows = await fetch(
+        _ENTITLEMENTS[exclude_sub_contracts],
+        {
+            "organisation_id": organisation_id,
+            "number": str(customer_number),
+            "first": window.first,
+            "last": window.last,
+            "open_after": max(now, window.first),
+        },
+    )
+    if not rows or rows[0]["customer_id"] is None:
+        raise customer_not_found(organisation_id, customer_number)
+    context = rows[0]
+    # The owner's age is counted on the travel day in the organisation's zone.
+    travel_day = window.first.astimezone(zone_named(context["time_zone"])).date()
+    bands = (
+        DEFAULT_AGE_BANDS
+        if context["bands"] is None
+        else _age_bands(json.loads(context["bands"]), context["senior_citizen_from_age"])
+    )
     entitlements = []
     for row in rows:
-        birth: date | None = row.owner_birth_date
+        if row["uuid"] is None:
+            continue
+        birth: date | None = row["owner_birth_date"]
         age = age_on(birth, travel_day) if birth else None
+        limit = row["coupons_limit"]
         entitlements.append(
             schemas.Entitlement(
-                product_id=row.product_id,
-                product_version=row.product_version,
-                contract_uuid=row.uuid,
-                contract_external_ref=row.external_ref,
-                contract_owner_customer_number=int(row.owner_number),
-                contract_owner_display_name=row.owner_name,
+                product_id=row["product_id"],
+                product_version=row["product_version"],
+                contract_uuid=row["uuid"],
+                contract_external_ref=row["external_ref"],
+                contract_owner_customer_number=int(row["owner_number"]),
+                contract_owner_display_name=row["owner_name"],
                 contract_owner_birth_date=(
                     schemas.BirthDate(year=birth.year, month=birth.month, day=birth.day)
                     if birth
                     else None
                 ),
-                contract_valid_from=row.consumable_from,
-                contract_valid_to=row.expiration_date,
-                coupons_limit=row.coupons_limit,
-                remaining_coupons=(
-                    row.coupons_limit - row.coupons_used if row.coupons_limit is not None else None
-                ),
-                contract_parent=row.parent_uuid,
+                contract_valid_from=row["consumable_from"],
+                contract_valid_to=row["expiration_date"],
+                coupons_limit=limit,
+                remaining_coupons=limit - row["coupons_used"] if limit is not None else None,
+                contract_parent=row["parent_uuid"],
                 passenger_category=passenger_category(bands, age) if age is not None else None,
                 is_senior_citizen=age >= bands.senior_citizen_from_age if age is not None else None,
             )

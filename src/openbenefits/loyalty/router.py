@@ -6,6 +6,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
+from openbenefits.kit import driver
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.routing import (
     ClockDep,
@@ -234,7 +235,9 @@ async def validate_consumptions(
     the first failure is its code: 3102 unknown, 3104 not the customer's, 3105 blocked, 3103
     not valid on the date, 3106 out of coupons with no used coupon covering the date. The
     overall code is the failure earliest in that order."""
-    return await usage.validate_consumptions(session, principal, body, clock.now())
+    return await usage.validate_consumptions(
+        await driver.on_session(session), principal, body, clock.now()
+    )
 
 
 @router.get("/contracts/{uuid}", response_model=schemas.ContractOut)
@@ -359,7 +362,7 @@ async def record_points_transaction(
     transaction, new = await points.record_transaction(session, principal, uuid, body, clock.now())
     if not new:
         response.status_code = status.HTTP_200_OK
-    return points.render_transaction(transaction, uuid)
+    return transaction
 
 
 @router.get(
@@ -415,7 +418,12 @@ async def entitlements_by_customer_number(
     ``excludeSubContracts``, the contracts their used coupons created. The owner's passenger
     category and senior citizenship are read from your organisation's age bands."""
     return await entitlements.entitlements(
-        session, principal, customer_number, travel_date, exclude_sub_contracts, clock.now()
+        await driver.on_session(session),
+        principal,
+        customer_number,
+        travel_date,
+        exclude_sub_contracts,
+        clock.now(),
     )
 
 

@@ -13,12 +13,15 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, exists, func, join, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from openbenefits.customers.models import Customer
+from openbenefits.kit.db import UTCDateTime
+from openbenefits.kit.driver import Fetch
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
+from openbenefits.kit.value_lists import InJsonArray, json_array
 from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
     FoundContract,
@@ -51,9 +54,21 @@ class Window:
     last: datetime
 
 
-async def organisation_zone(session: AsyncSession, organisation_id: int) -> ZoneInfo:
-    zone = await session.scalar(select(Tenant.time_zone).where(Tenant.id == organisation_id))
-    return ZoneInfo(zone or "UTC")
+_ZONE = select(Tenant.time_zone).where(Tenant.id == bindparam("organisation_id"))
+
+
+async def organisation_zone(fetch: Fetch, organisation_id: int) -> ZoneInfo:
+    rows = await fetch(_ZONE, {"organisation_id": organisation_id})
+    return zone_named(rows[0]["time_zone"] if rows else None)
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "UTC")
+
+
+def is_day(travel: datetime | date | None) -> bool:
+    """A travel date given as a day, read in the organisation's time zone."""
+    return isinstance(travel, date) and not isinstance(travel, datetime)
 
 
 def travel_window(travel: datetime | date | None, now: datetime, zone: ZoneInfo) -> Window:
@@ -66,11 +81,12 @@ def travel_window(travel: datetime | date | None, now: datetime, zone: ZoneInfo)
     return Window(start, end - timedelta(microseconds=1))
 
 
-def valid_in(contract: Any, window: Window) -> ColumnElement[bool]:
-    """``contract`` (LoyaltyContract or an alias of it) is valid at some moment of ``window``."""
+def valid_in(contract: Any, first: Any, last: Any) -> ColumnElement[bool]:
+    """``contract`` (LoyaltyContract or an alias of it) is valid at some moment from ``first``
+    to ``last`` (values, or bound parameters of a statement built once)."""
     return and_(
-        contract.consumable_from <= window.last,
-        or_(contract.expiration_date.is_(None), contract.expiration_date > window.first),
+        contract.consumable_from <= last,
+        or_(contract.expiration_date.is_(None), contract.expiration_date > first),
     )
 
 
@@ -98,60 +114,78 @@ MESSAGES = {
 _PRECEDENCE = list(Code)
 
 
+def _validation_statement() -> Executable:
+    """Every named contract that is accessible, once with each of the named customers (of the
+    caller's organisation) who consume it, or once with NULLs when none does."""
+    first = bindparam("first", type_=UTCDateTime())
+    last = bindparam("last", type_=UTCDateTime())
+    now = bindparam("now", type_=UTCDateTime())
+    child = aliased(LoyaltyContract, name="child")
+    valid_child = exists().where(
+        child.parent_id == LoyaltyContract.id, valid_in(child, first, last)
+    )
+    root_id = func.coalesce(LoyaltyContract.parent_id, LoyaltyContract.id)
+    named_consumers = join(
+        LoyaltyContractConsumer,
+        Customer,
+        and_(
+            Customer.id == LoyaltyContractConsumer.customer_id,
+            Customer.tenant_id == bindparam("organisation_id"),
+            InJsonArray(Customer.customer_number, "numbers"),
+        ),
+    )
+    return (
+        select(
+            LoyaltyContract.uuid,
+            valid_in(LoyaltyContract, first, last).label("in_window"),
+            or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > first).label(
+                "program_in_window"
+            ),
+            and_(
+                LoyaltyContract.coupons_limit.is_not(None),
+                LoyaltyContract.coupons_used >= LoyaltyContract.coupons_limit,
+                ~valid_child,
+            ).label("out_of_coupons"),
+            Customer.customer_number,
+            LoyaltyContractConsumer.is_blocked,
+        )
+        .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
+        .outerjoin(named_consumers, LoyaltyContractConsumer.contract_id == root_id)
+        .where(InJsonArray(LoyaltyContract.uuid, "uuids"), accessible(now))
+    )
+
+
+_VALIDATION = _validation_statement()
+
+
 async def validate_consumptions(
-    session: AsyncSession,
+    fetch: Fetch,
     principal: LoyaltyPrincipal,
     data: schemas.ValidateConsumptions,
     now: datetime,
 ) -> schemas.ValidationResult:
-    """Each (contract, customer of the caller's organisation) pair checked in two queries
-    whatever the number of pairs: the contracts, then the customers' consumers of them."""
+    """Each (contract, customer of the caller's organisation) pair checked in one statement
+    whatever the number of pairs (two when the travel date is a day: the zone comes first)."""
     travel = data.travel_date
-    zone = (
-        await organisation_zone(session, principal.tenant_id)
-        if isinstance(travel, date) and not isinstance(travel, datetime)
-        else UTC_ZONE
-    )
+    zone = await organisation_zone(fetch, principal.tenant_id) if is_day(travel) else UTC_ZONE
     window = travel_window(travel, now, zone)
-    uuids = {c.contract_uuid for c in data.consumptions}
-    child = aliased(LoyaltyContract)
-    valid_child = exists().where(child.parent_id == LoyaltyContract.id, valid_in(child, window))
-    contracts = {
-        row.uuid: row
-        for row in await session.execute(
-            select(
-                LoyaltyContract.uuid,
-                func.coalesce(LoyaltyContract.parent_id, LoyaltyContract.id).label("root_id"),
-                valid_in(LoyaltyContract, window).label("in_window"),
-                or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > window.first).label(
-                    "program_in_window"
-                ),
-                and_(
-                    LoyaltyContract.coupons_limit.is_not(None),
-                    LoyaltyContract.coupons_used >= LoyaltyContract.coupons_limit,
-                    ~valid_child,
-                ).label("out_of_coupons"),
-            )
-            .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
-            .where(LoyaltyContract.uuid.in_(uuids), accessible(now))
-        )
-    }
-    numbers = {str(c.customer_number) for c in data.consumptions}
+    rows = await fetch(
+        _VALIDATION,
+        {
+            "first": window.first,
+            "last": window.last,
+            "now": now,
+            "organisation_id": principal.tenant_id,
+            "uuids": json_array(c.contract_uuid for c in data.consumptions),
+            "numbers": json_array(c.customer_number for c in data.consumptions),
+        },
+    )
+    contracts = {row["uuid"]: row for row in rows}
+    # (contract, customer number) -> whether that consumer is blocked
     consumers = {
-        (row.contract_id, int(row.customer_number)): row.is_blocked
-        for row in await session.execute(
-            select(
-                LoyaltyContractConsumer.contract_id,
-                Customer.customer_number,
-                LoyaltyContractConsumer.is_blocked,
-            )
-            .join(Customer, Customer.id == LoyaltyContractConsumer.customer_id)
-            .where(
-                Customer.tenant_id == principal.tenant_id,
-                Customer.customer_number.in_(numbers),
-                LoyaltyContractConsumer.contract_id.in_([c.root_id for c in contracts.values()]),
-            )
-        )
+        (row["uuid"], int(row["customer_number"])): row["is_blocked"]
+        for row in rows
+        if row["customer_number"] is not None
     }
     results = []
     for pair in data.consumptions:
@@ -159,14 +193,14 @@ async def validate_consumptions(
         if contract is None:
             code = Code.UNKNOWN
         else:
-            blocked = consumers.get((contract.root_id, pair.customer_number))
+            blocked = consumers.get((pair.contract_uuid, pair.customer_number))
             if blocked is None:
                 code = Code.NOT_FOR_CUSTOMER
             elif blocked:
                 code = Code.BLOCKED
-            elif not (contract.in_window and contract.program_in_window):
+            elif not (contract["in_window"] and contract["program_in_window"]):
                 code = Code.UNAVAILABLE_ON_DATE
-            elif contract.out_of_coupons:
+            elif contract["out_of_coupons"]:
                 code = Code.OUT_OF_COUPONS
             else:
                 code = Code.OK
@@ -245,7 +279,6 @@ async def record_order_line_event(
     )
     if earlier is not None:
         return await _render_use(session, earlier), False
-    window = Window(at, at)
     in_window = (
         contract.consumable_from <= at
         and (contract.expiration_date is None or at < contract.expiration_date)
@@ -257,7 +290,7 @@ async def record_order_line_event(
     if coupons:
         child = await session.scalar(
             select(LoyaltyContract)
-            .where(LoyaltyContract.parent_id == contract.id, valid_in(LoyaltyContract, window))
+            .where(LoyaltyContract.parent_id == contract.id, valid_in(LoyaltyContract, at, at))
             .order_by(LoyaltyContract.consumable_from.desc())
             .limit(1)
         )

@@ -20,6 +20,7 @@ from openbenefits.tenancy.principals import (
     StudioPrincipal,
 )
 from openbenefits.tenancy.scopes import LoyaltyScope, StudioScope
+from openbenefits.tenancy.token_cache import VerifiedTokens
 
 api_key_header = APIKeyHeader(name="X-API-KEY", scheme_name="ApiKeyAuth", auto_error=False)
 loyalty_bearer = HTTPBearer(scheme_name="LoyaltyBearer", auto_error=False)
@@ -61,33 +62,22 @@ def studio_principal(
     return dependency
 
 
-def _bearer_claims(
-    credentials: HTTPAuthorizationCredentials | None,
-    settings: SettingsDep,
-    clock: ClockDep,
-    audience: str,
-) -> dict[str, object]:
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("A bearer token is required.", code="TOKEN_MISSING")
-    return verify_token(
-        settings.signing_key, credentials.credentials, audience=audience, now=clock.now()
-    )
+    return credentials.credentials
 
 
 def loyalty_principal(*scopes: LoyaltyScope) -> Callable[..., Awaitable[LoyaltyPrincipal]]:
     """A loyalty API dependency: a valid bearer token of our audience carrying ``scopes``."""
 
     async def dependency(
-        settings: SettingsDep,
+        request: Request,
         clock: ClockDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(loyalty_bearer)],
     ) -> LoyaltyPrincipal:
-        claims = _bearer_claims(credentials, settings, clock, settings.oauth_audience)
-        principal = LoyaltyPrincipal(
-            client_id=str(claims["sub"]),
-            tenant_id=int(str(claims["org"])),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
-        )
+        tokens: VerifiedTokens = request.app.state.loyalty_tokens
+        principal = tokens.principal(_bearer_token(credentials), clock.now())
         principal.require(*scopes)
         return principal
 
@@ -99,7 +89,9 @@ async def admin_principal(
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(admin_bearer)],
 ) -> AdminPrincipal:
-    claims = _bearer_claims(credentials, settings, clock, ADMIN_AUDIENCE)
+    claims = verify_token(
+        settings.signing_key, _bearer_token(credentials), audience=ADMIN_AUDIENCE, now=clock.now()
+    )
     tenant = claims.get("tenant")
     return AdminPrincipal(
         name=str(claims["sub"]), tenant_id=None if tenant is None else int(str(tenant))
