@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, bindparam, cast, null, or_, select, true, union_all
+from sqlalchemy import Select, Text, and_, bindparam, case, cast, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -104,14 +104,16 @@ def passenger_category(bands: schemas.AgeBands, age: int) -> str:
 
 def _statement(children: bool) -> Select[Any]:
     """The customer's entitlements from their unblocked consumers: the accessible root
-    contracts, or (``children``) the child contracts of those roots, valid in the window."""
+    contracts and (``children``) the child contracts of those roots, valid in the window. A
+    root and its children are one join (the root itself, or a contract whose parent it is),
+    so the consumer, program and holder are read once for both."""
     first = bindparam("first", type_=UTCDateTime())
     last = bindparam("last", type_=UTCDateTime())
     open_after = bindparam("open_after", type_=UTCDateTime())
     root = aliased(LoyaltyContract, name="root")
     holder = aliased(LoyaltyContractConsumer, name="holder")
     owner = aliased(Customer, name="owner")
-    contract = aliased(LoyaltyContract, name="child") if children else root
+    contract = aliased(LoyaltyContract, name="entitled") if children else root
     product_version = (
         select(LoyaltyProgramVersion.product_version)
         .where(
@@ -132,7 +134,9 @@ def _statement(children: bool) -> Select[Any]:
             contract.expiration_date,
             contract.coupons_limit,
             contract.coupons_used,
-            (root.uuid if children else null()).label("parent_uuid"),
+            (case((contract.id == root.id, null()), else_=root.uuid) if children else null()).label(
+                "parent_uuid"
+            ),
             owner.customer_number.label("owner_number"),
             owner.first_name.label("owner_name"),
             owner.date_of_birth.label("owner_birth_date"),
@@ -145,7 +149,9 @@ def _statement(children: bool) -> Select[Any]:
         .join(owner, owner.id == holder.customer_id)
     )
     if children:
-        statement = statement.join(contract, contract.parent_id == root.id)
+        statement = statement.join(
+            contract, or_(contract.id == root.id, contract.parent_id == root.id)
+        )
     return statement.where(
         LoyaltyContractConsumer.customer_id
         == select(Customer.id)
@@ -180,11 +186,11 @@ _CONTEXT = (
 )
 
 
-def _with_context(*parts: Select[Any]) -> Select[Any]:
+def _with_context(entitlements: Select[Any]) -> Select[Any]:
     """The context row beside each entitlement, in order; one row of NULL entitlement columns
     when there is none, so that an unknown customer and a customer without entitlements are
     told apart in the same round trip."""
-    entitled = union_all(*parts).subquery("entitled")
+    entitled = entitlements.subquery("entitlements")
     return (
         select(_CONTEXT, entitled)
         .select_from(_CONTEXT.outerjoin(entitled, true()))
@@ -195,7 +201,7 @@ def _with_context(*parts: Select[Any]) -> Select[Any]:
 # By excludeSubContracts.
 _ENTITLEMENTS = {
     True: _with_context(_statement(children=False)),
-    False: _with_context(_statement(children=False), _statement(children=True)),
+    False: _with_context(_statement(children=True)),
 }
 
 
