@@ -22,10 +22,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -300,23 +302,28 @@ def run(
     results: dict[str, Result] = {}
     naive: dict[str, Result] = {}
     ledgers = {}
-    with ExitStack() as servers:
-        pid = servers.enter_context(serving(serve, env, f"{base}/readyz"))
-        naive_scenarios = {}
-        if not database_url.startswith("sqlite"):
-            naive_base = servers.enter_context(naive_app(args, database_url, dataset))
-            naive_scenarios = {
-                CHECK: Scenario(f"{naive_base}/", path="/check/{id}"),
-                USE: Scenario(f"{naive_base}/", method="POST", path="/use/{id}"),
-            }
+    naive_base = f"http://127.0.0.1:{args.port + 1}"
+    naive_scenarios = {}
+    if not database_url.startswith("sqlite"):
+        naive_scenarios = {
+            CHECK: Scenario(f"{naive_base}/", path="/check/{id}"),
+            USE: Scenario(f"{naive_base}/", method="POST", path="/use/{id}"),
+        }
+    with Servers(
+        partial(serving, serve, env, f"{base}/readyz"),
+        partial(naive_app, args, database_url, dataset),
+    ) as servers:
+        servers.ours()
         probe(base, key, dataset.first_customer_id)
 
         def measure(name: str, scenario: Scenario) -> None:
             """The scenario, then its naive peer right after, so that the ratio of the two is
             not skewed by the machine's drift over the run."""
+            servers.ours()
             results[name] = drive(scenario, args, dataset)
             peer = naive_scenarios.get(NAIVE_PEER.get(name, ""))
             if peer is not None:
+                servers.naive()
                 naive[name] = drive(peer, args, dataset)
 
         for name, scenario in scenarios.items():
@@ -356,13 +363,58 @@ def run(
                 for uuid in (cards.hot_uuid, cards.drain_uuid)
             )
             measure(WITHDRAW, withdraw)
+            servers.ours()
             results[DRAIN] = drive(drain, args, dataset, duration=DRAIN_SECONDS)
             ledgers = {
                 WITHDRAW: asyncio.run(read_ledger(database_url, cards.hot_uuid)),
                 DRAIN: asyncio.run(read_ledger(database_url, cards.drain_uuid)),
             }
-        rss_mb = worker_rss_mb(pid)
-    return Run(dataset, results, loyalty, naive, rss_mb, ledgers)
+    return Run(dataset, results, loyalty, naive, servers.rss_mb, ledgers)
+
+
+class Servers:
+    """OpenBenefits or the naive app, one at a time: both at once would hold more connections
+    than PostgreSQL's default limit (each keeps its pools' connections open). ``rss_mb`` is
+    OpenBenefits' processes' resident memory, read whenever it is stopped (after a share of the
+    load): the largest reading."""
+
+    def __init__(
+        self,
+        ours: Callable[[], AbstractContextManager[int]],
+        naive: Callable[[], AbstractContextManager[str]],
+    ) -> None:
+        self._start = {"ours": ours, "naive": naive}
+        self._running: tuple[str, ExitStack, Any] | None = None
+        self.rss_mb: list[float] = []
+
+    def ours(self) -> None:
+        self._switch("ours")
+
+    def naive(self) -> None:
+        self._switch("naive")
+
+    def _switch(self, name: str) -> None:
+        if self._running is not None and self._running[0] == name:
+            return
+        self._stop()
+        stack = ExitStack()
+        handle = stack.enter_context(self._start[name]())
+        self._running = (name, stack, handle)
+
+    def _stop(self) -> None:
+        if self._running is None:
+            return
+        name, stack, handle = self._running
+        if name == "ours":
+            self.rss_mb = max(self.rss_mb, worker_rss_mb(handle), key=lambda mb: max(mb, default=0))
+        self._running = None
+        stack.close()
+
+    def __enter__(self) -> "Servers":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop()
 
 
 @contextmanager
