@@ -329,6 +329,7 @@ def run(
         for name, scenario in scenarios.items():
             measure(name, scenario)
         if args.only != "benefits":
+            servers.ours()
             cards = prepare_gift_cards(base, demo)
             loyalty_base = f"{base}{PREFIX}"
             bearer = (cards.authorization,)
