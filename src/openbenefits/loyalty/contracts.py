@@ -115,9 +115,12 @@ async def owned_contract(
     return found
 
 
-def _stamp(contract: LoyaltyContract, principal: LoyaltyPrincipal, now: datetime) -> None:
-    contract.last_changed_at = now
-    contract.last_changed_by = principal.client_id
+def stamp_change(
+    row: LoyaltyContract | LoyaltyContractConsumer, principal: LoyaltyPrincipal, now: datetime
+) -> None:
+    """Who changed the contract or consumer last, and when."""
+    row.last_changed_at = now
+    row.last_changed_by = principal.client_id
 
 
 async def emit_contract_event(
@@ -375,8 +378,7 @@ async def set_blocked(
     consumer, customer = await _consumer_of(session, found.contract, organisation_id, number)
     if consumer.is_blocked != blocked:
         consumer.is_blocked = blocked
-        consumer.last_changed_at = now
-        consumer.last_changed_by = principal.client_id
+        stamp_change(consumer, principal, now)
         await session.flush()
         audit.record_change(
             session,
@@ -416,7 +418,7 @@ async def remove_consumer(
     consumer, customer = await _consumer_of(session, contract, organisation_id, number)
     if consumer.is_contract_holder:
         contract.holder_removed_at = now
-        _stamp(contract, principal, now)
+        stamp_change(contract, principal, now)
     await session.delete(consumer)
     await session.flush()
     audit.record_change(

@@ -45,7 +45,12 @@ from openbenefits.kit.driver import Fetch
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
 from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.loyalty import schemas
-from openbenefits.loyalty.contracts import FoundContract, accessible, emit_contract_event
+from openbenefits.loyalty.contracts import (
+    FoundContract,
+    accessible,
+    emit_contract_event,
+    stamp_change,
+)
 from openbenefits.loyalty.models import (
     Amount,
     LoyaltyContract,
@@ -387,8 +392,7 @@ async def _record_under_lock(
         balance = contract.points_balance + data.amount
     contract.points_type = data.points_type
     contract.points_balance = balance
-    contract.last_changed_at = now
-    contract.last_changed_by = principal.client_id
+    stamp_change(contract, principal, now)
     transaction = LoyaltyPointsTransaction(
         contract_id=contract.id,
         transaction_type=data.transaction_type,

@@ -30,6 +30,7 @@ from openbenefits.loyalty.contracts import (
     emit_contract_event,
     find_contract,
     render_event,
+    stamp_change,
 )
 from openbenefits.loyalty.models import (
     LoyaltyContract,
@@ -344,8 +345,7 @@ async def _spend_coupon(
         )
     )
     contract.coupons_used += 1
-    contract.last_changed_at = now
-    contract.last_changed_by = principal.client_id
+    stamp_change(contract, principal, now)
     child = LoyaltyContract(
         uuid=str(uuid4()),
         tenant_id=contract.tenant_id,
