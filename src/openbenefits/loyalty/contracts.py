@@ -78,6 +78,16 @@ def customer_not_found(organisation_id: int, number: int) -> NotFound:
     )
 
 
+def contract_not_found(uuid: str) -> NotFound:
+    return NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+
+
+def open_to(principal: LoyaltyPrincipal, owner_id: int, other_organisations: bool) -> bool:
+    """Whether the caller may use a contract of ``owner_id``: its own, or any organisation's
+    when the program allows other organisations."""
+    return principal.tenant_id == owner_id or other_organisations
+
+
 @dataclass(frozen=True)
 class FoundContract:
     contract: LoyaltyContract
@@ -97,7 +107,7 @@ async def find_contract(
         statement = statement.with_for_update(of=LoyaltyContract)
     row = (await session.execute(statement)).first()
     if row is None:
-        raise NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+        raise contract_not_found(uuid)
     return FoundContract(*row)
 
 
@@ -111,7 +121,7 @@ async def owned_contract(
 ) -> FoundContract:
     found = await find_contract(session, uuid, now, lock=lock)
     if found.contract.tenant_id != principal.tenant_id:
-        raise NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+        raise contract_not_found(uuid)
     return found
 
 
@@ -272,8 +282,8 @@ async def add_consumer(
     found = await find_contract(session, uuid, now, lock=True)
     contract, program = found.contract, found.program
     owner = contract.tenant_id
-    if principal.tenant_id != owner and not program.allow_other_organisations:
-        raise NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+    if not open_to(principal, owner, program.allow_other_organisations):
+        raise contract_not_found(uuid)
     if contract.parent_id is not None:
         raise InvalidRequest(
             "A used coupon's contract takes the consumers of its parent.",
@@ -414,7 +424,7 @@ async def remove_consumer(
     found = await find_contract(session, uuid, now, lock=True)
     contract = found.contract
     if principal.tenant_id not in (contract.tenant_id, organisation_id):
-        raise NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+        raise contract_not_found(uuid)
     consumer, customer = await _consumer_of(session, contract, organisation_id, number)
     if consumer.is_contract_holder:
         contract.holder_removed_at = now

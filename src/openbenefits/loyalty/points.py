@@ -48,7 +48,9 @@ from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
     FoundContract,
     accessible,
+    contract_not_found,
     emit_contract_event,
+    open_to,
     stamp_change,
 )
 from openbenefits.loyalty.models import (
@@ -80,10 +82,6 @@ def _wrong_program_type() -> InvalidRequest:
     return InvalidRequest(
         "Only POINTS contracts have points transactions.", code="WRONG_PROGRAM_TYPE"
     )
-
-
-def _contract_not_found(uuid: str) -> NotFound:
-    return NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
 
 
 def _points_contract(found: FoundContract) -> LoyaltyContract:
@@ -353,11 +351,11 @@ async def _usable_points_contract(
     fetch: Fetch, principal: LoyaltyPrincipal, lookup: dict[str, Any]
 ) -> Mapping[str, Any]:
     rows = await fetch(_LOOKUP, lookup)
-    if not rows or (
-        rows[0]["tenant_id"] != principal.tenant_id and not rows[0]["allow_other_organisations"]
+    found = rows[0] if rows else None
+    if found is None or not open_to(
+        principal, found["tenant_id"], found["allow_other_organisations"]
     ):
-        raise _contract_not_found(lookup["uuid"])
-    found = rows[0]
+        raise contract_not_found(lookup["uuid"])
     if found["program_type"] != ProgramType.POINTS or found["parent_id"] is not None:
         raise _wrong_program_type()
     return found

@@ -20,15 +20,17 @@ from sqlalchemy.orm import aliased
 from openbenefits.customers.models import Customer
 from openbenefits.kit.db import UTCDateTime
 from openbenefits.kit.driver import Fetch
-from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
+from openbenefits.kit.errors import Conflict, InvalidRequest
 from openbenefits.kit.value_lists import InJsonArray, json_array
 from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
     FoundContract,
     accessible,
     as_dict,
+    contract_not_found,
     emit_contract_event,
     find_contract,
+    open_to,
     render_event,
     stamp_change,
 )
@@ -229,11 +231,8 @@ async def usable_contract(
     """The contract (locked for a change) if the caller may register use on it: its owner, or
     any organisation when the program is open to other organisations."""
     found = await find_contract(session, uuid, now, lock=lock)
-    if (
-        found.contract.tenant_id != principal.tenant_id
-        and not found.program.allow_other_organisations
-    ):
-        raise NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
+    if not open_to(principal, found.contract.tenant_id, found.program.allow_other_organisations):
+        raise contract_not_found(uuid)
     return found
 
 
