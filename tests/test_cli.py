@@ -6,9 +6,14 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from openbenefits.cli import app
+from openbenefits.cli import CliContext, app
 from openbenefits.demo import OAUTH_CLIENT_ID
-from tests.conftest import SECRET
+from openbenefits.kit.clock import FixedClock
+from tests.conftest import SECRET, START
+
+# The command line stands on the tests' clock, like the app the tests read its work through:
+# what the demo dates "yesterday" must be yesterday for the app too, whatever the real date.
+_CONTEXT = CliContext(clock=FixedClock(START))
 
 
 @pytest.fixture
@@ -19,7 +24,7 @@ def cli_env(monkeypatch, database_url, tmp_path):
 
 
 def _run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, list(args), obj=_CONTEXT)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -115,7 +120,7 @@ async def test_keys_create_and_admin_token(cli_env, client):
 def test_keys_create_for_an_unknown_studio_fails(cli_env):
     _run("migrate")
     result = CliRunner().invoke(
-        app, ["keys", "create", "--studio-id", "999", "--scope", "CUSTOMER_READ"]
+        app, ["keys", "create", "--studio-id", "999", "--scope", "CUSTOMER_READ"], obj=_CONTEXT
     )
     assert result.exit_code == 1
     assert "Studio 999 not found" in result.output

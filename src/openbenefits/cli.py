@@ -5,6 +5,7 @@ import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -14,7 +15,7 @@ from openbenefits import serving
 from openbenefits.config import Settings
 from openbenefits.demo import load_demo
 from openbenefits.kit.audit import SystemActor
-from openbenefits.kit.clock import SystemClock
+from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.errors import AppError
 from openbenefits.kit.metrics import MULTIPROCESS_ENV
@@ -28,6 +29,18 @@ keys_app = typer.Typer(help="Studio API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What the commands share; tests pass their own (``CliRunner().invoke(..., obj=...)``) to
+    stand the command line on the same clock as the app they drive."""
+
+    clock: Clock = field(default_factory=SystemClock)
+
+
+def _clock(ctx: typer.Context) -> Clock:
+    return ctx.obj.clock if isinstance(ctx.obj, CliContext) else SystemClock()
 
 
 def _run_with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
@@ -53,8 +66,11 @@ def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2))
 
 
-async def _demo(db: Database, settings: Settings) -> dict[str, Any]:
-    return await load_demo(db, settings.signing_key, SystemClock())
+def _demo(clock: Clock) -> Callable[[Database, Settings], Awaitable[dict[str, Any]]]:
+    async def load(db: Database, settings: Settings) -> dict[str, Any]:
+        return await load_demo(db, settings.signing_key, clock)
+
+    return load
 
 
 async def _migrated(_db: Database, _settings: Settings) -> None:
@@ -63,6 +79,7 @@ async def _migrated(_db: Database, _settings: Settings) -> None:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
@@ -70,7 +87,7 @@ def serve(
 ) -> None:
     """Migrate the database, optionally load the demo tenant, and serve the API."""
     if demo:
-        credentials = _run_with_db(_demo)
+        credentials = _run_with_db(_demo(_clock(ctx)))
         typer.echo("Demo tenant loaded. Credentials:")
         _print_json(credentials)
         typer.echo(f"API docs: http://{host}:{port}/docs")
@@ -90,15 +107,16 @@ def serve(
     )
 
 
-async def _deliver_webhooks(db: Database, _settings: Settings) -> None:
-    await webhooks_worker.run(db, SystemClock())
-
-
 @app.command()
-def worker() -> None:
+def worker(ctx: typer.Context) -> None:
     """Deliver webhooks until stopped. Run as many as needed on PostgreSQL (they never take the
     same delivery); set OPENBENEFITS_RUN_WORKER_IN_PROCESS=false to keep `serve` from delivering."""
-    _run_with_db(_deliver_webhooks)
+    clock = _clock(ctx)
+
+    async def deliver(db: Database, _settings: Settings) -> None:
+        await webhooks_worker.run(db, clock)
+
+    _run_with_db(deliver)
 
 
 @app.command()
@@ -109,9 +127,9 @@ def migrate() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(ctx: typer.Context) -> None:
     """Load the demo tenant and print its credentials as JSON."""
-    _print_json(_run_with_db(_demo))
+    _print_json(_run_with_db(_demo(_clock(ctx))))
 
 
 @keys_app.command("create")
@@ -148,6 +166,7 @@ def create_key(
 
 @app.command("admin-token")
 def admin_token(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option(help="Who will use the token (audit log).")] = "admin",
     tenant_id: Annotated[int | None, typer.Option(help="Restrict the token to one tenant.")] = None,
     ttl_hours: Annotated[int, typer.Option(min=1, help="Lifetime in hours.")] = 24,
@@ -159,7 +178,7 @@ def admin_token(
             settings.signing_key,
             name=name,
             tenant_id=tenant_id,
-            now=SystemClock().now(),
+            now=_clock(ctx).now(),
             ttl=timedelta(hours=ttl_hours),
         )
     )
