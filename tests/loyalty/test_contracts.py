@@ -116,11 +116,11 @@ async def test_consumer_rules(org, other_org):
     # No consumer before a holder.
     early = await org.connect(uuid, 2)
     assert expect(early, 409)["code"] == "CONTRACT_HOLDER_MISSING"
-    # The holder is of the owning organisation.
+    # The owner connects only its own customers (tests/loyalty/test_organisations.py).
     foreign_holder = await org.connect(
         uuid, 3, customerOrganisationId=other_org.tenant_id, isContractHolder=True
     )
-    assert expect(foreign_holder, 403)["code"] == "OTHER_ORGANISATIONS_NOT_ALLOWED"
+    assert expect(foreign_holder, 403)["code"] == "FOREIGN_CUSTOMER"
     expect(await org.connect(uuid, 1, isContractHolder=True), 201)
     second_holder = await org.connect(uuid, 2, isContractHolder=True)
     assert expect(second_holder, 409)["code"] == "CONTRACT_HOLDER_EXISTS"

@@ -211,3 +211,39 @@ async def test_concurrent_requests_with_one_reference_record_one_transaction(
     assert len({r.json()["id"] for r in responses}) == 1
     balance = expect(await org.get(f"/contracts/{uuid}/points-balance"), 200)
     assert balance["balance"] == "25.00"
+
+
+async def test_a_contract_closed_to_the_caller_is_unknown_on_both_lanes(
+    org: Org, other_org: Org, framework, db: Database
+):
+    program = await org.program(**GIFT_CARD)
+    uuid = (await org.contract(program["id"]))["uuid"]
+    deposit = _transaction("DEPOSIT", "100", "d1")
+    expect(await org.post(f"/contracts/{uuid}/points-transactions", deposit), 201)
+    await other_org.customer(3, "Stranger")
+    expect(await other_org.get("/age-bands"), 200)  # the lane serves clients the process knows
+
+    async def answers(contract: str) -> list[tuple[int, Any]]:
+        pair = {"contractUUID": contract, "customerNumber": 3}
+        requests: list[Request] = [
+            ("POST", "/contracts/validate-consumptions", {"json": {"consumptions": [pair]}}),
+            (
+                "POST",
+                f"/contracts/{contract}/points-transactions",
+                {"json": _transaction("DEPOSIT", "5", "d2")},
+            ),
+        ]
+        answered = []
+        for request in requests:
+            lean, ran = await _same_answer(other_org, framework, db, request)
+            assert ran.on_driver, request
+            answered.append(_answer(lean))
+        return answered
+
+    unknown = "00000000-0000-4000-8000-000000000000"
+    foreign = json.loads(json.dumps(await answers(uuid)).replace(uuid, unknown))
+    assert foreign == json.loads(json.dumps(await answers(unknown)))
+    assert [status for status, _ in foreign] == [200, 404]
+    assert foreign[0][1]["code"] == 3102
+    balance = expect(await org.get(f"/contracts/{uuid}/points-balance"), 200)
+    assert balance["balance"] == "100.00"

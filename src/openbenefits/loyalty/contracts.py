@@ -1,10 +1,14 @@
 """Loyalty contracts, their policies and consumers (seed 003, "Contracts and their customers").
 
 Who sees what: a contract belongs to the organisation that owns its program, which alone reads,
-searches and administers it. Another organisation may connect its own customers to it, by uuid,
-when the program allows other organisations; their customers' entitlements and validations then
-include it. A contract is inaccessible once every version of its program is DEPRECATED or its
-holder was removed: it is then found by nobody.
+searches and administers it (``owned_by``). Every organisation, the owner included, connects
+only customers of its own. Another organisation may connect its customers to a contract, by
+uuid, when the program allows other organisations, and then validates and uses it and sees it
+among its customers' contracts and entitlements (``open_to``). A contract is inaccessible once
+every version of its program is DEPRECATED or its holder was removed: it is then found by
+nobody. A contract the caller may not see answers exactly as one that does not exist
+(``contract_not_found``), and naming another organisation's customer is refused whether or not
+that customer exists (``foreign_customer``).
 """
 
 import hmac
@@ -51,12 +55,38 @@ def policy_hash(master: bytes, key: str, value: str) -> str:
     ).hexdigest()
 
 
-def accessible(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+def _accessible(contract: Any, at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """The contract's program still has a version not DEPRECATED at ``at``, and its holder was
-    not removed (LoyaltyContract joined with its LoyaltyProgram)."""
+    not removed."""
     return and_(
-        LoyaltyContract.holder_removed_at.is_(None),
+        contract.holder_removed_at.is_(None),
         or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > at),
+    )
+
+
+def owned_by(
+    organisation_id: int | ColumnElement[int],
+    at: datetime | ColumnElement[datetime],
+    contract: Any = LoyaltyContract,
+) -> ColumnElement[bool]:
+    """The contracts an organisation reads, searches and administers: its own accessible ones
+    (``contract``, LoyaltyContract or an alias of it, joined with its LoyaltyProgram)."""
+    return and_(contract.tenant_id == organisation_id, _accessible(contract, at))
+
+
+def open_to(
+    organisation_id: int | ColumnElement[int],
+    at: datetime | ColumnElement[datetime],
+    contract: Any = LoyaltyContract,
+) -> ColumnElement[bool]:
+    """The contracts an organisation may connect its customers to, validate and use, and see
+    among its customers' contracts and entitlements: its own accessible ones, and every other
+    organisation's whose program allows other organisations (``contract`` joined with its
+    LoyaltyProgram). Every path that uses a contract filters by this, so a contract closed to
+    the caller is never read at all."""
+    return and_(
+        or_(contract.tenant_id == organisation_id, LoyaltyProgram.allow_other_organisations),
+        _accessible(contract, at),
     )
 
 
@@ -79,13 +109,17 @@ def customer_not_found(organisation_id: int, number: int) -> NotFound:
 
 
 def contract_not_found(uuid: str) -> NotFound:
+    """The answer for a contract that does not exist and for one the caller may not see."""
     return NotFound(f"Contract {uuid} not found.", code="CONTRACT_NOT_FOUND")
 
 
-def open_to(principal: LoyaltyPrincipal, owner_id: int, other_organisations: bool) -> bool:
-    """Whether the caller may use a contract of ``owner_id``: its own, or any organisation's
-    when the program allows other organisations."""
-    return principal.tenant_id == owner_id or other_organisations
+def foreign_customer() -> Forbidden:
+    """The answer for naming another organisation's customer, raised before any lookup: it
+    says nothing about whether that customer exists."""
+    return Forbidden(
+        "You may connect and remove customers of your own organisation only.",
+        code="FOREIGN_CUSTOMER",
+    )
 
 
 @dataclass(frozen=True)
@@ -95,20 +129,15 @@ class FoundContract:
 
 
 async def find_contract(
-    session: AsyncSession, uuid: str, now: datetime, *, lock: bool = False
+    session: AsyncSession,
+    principal: LoyaltyPrincipal,
+    uuid: str,
+    now: datetime,
+    *,
+    lock: bool = False,
 ) -> FoundContract:
-    """An accessible contract of any organisation, by uuid (callers check who may use it)."""
-    statement = (
-        select(LoyaltyContract, LoyaltyProgram)
-        .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
-        .where(LoyaltyContract.uuid == uuid, accessible(now))
-    )
-    if lock:
-        statement = statement.with_for_update(of=LoyaltyContract)
-    row = (await session.execute(statement)).first()
-    if row is None:
-        raise contract_not_found(uuid)
-    return FoundContract(*row)
+    """A contract open to the caller, by uuid; any other is not found."""
+    return await _find(session, uuid, open_to(principal.tenant_id, now), lock=lock)
 
 
 async def owned_contract(
@@ -119,10 +148,24 @@ async def owned_contract(
     *,
     lock: bool = False,
 ) -> FoundContract:
-    found = await find_contract(session, uuid, now, lock=lock)
-    if found.contract.tenant_id != principal.tenant_id:
+    """One of the caller's own contracts, by uuid; any other is not found."""
+    return await _find(session, uuid, owned_by(principal.tenant_id, now), lock=lock)
+
+
+async def _find(
+    session: AsyncSession, uuid: str, visible: ColumnElement[bool], *, lock: bool
+) -> FoundContract:
+    statement = (
+        select(LoyaltyContract, LoyaltyProgram)
+        .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
+        .where(LoyaltyContract.uuid == uuid, visible)
+    )
+    if lock:
+        statement = statement.with_for_update(of=LoyaltyContract)
+    row = (await session.execute(statement)).first()
+    if row is None:
         raise contract_not_found(uuid)
-    return found
+    return FoundContract(*row)
 
 
 def stamp_change(
@@ -275,30 +318,17 @@ async def add_consumer(
     data: schemas.ConsumerCreate,
     now: datetime,
 ) -> tuple[LoyaltyContractConsumer, Customer]:
-    """The seed's rules, checked in this order: who may connect (404 / 403), the holder rules
-    (400 / 409), the customer (404), the policies (401), a consumer already there (409). The
-    contract row is locked, so concurrent additions cannot both become the holder or slip in
-    before one."""
-    found = await find_contract(session, uuid, now, lock=True)
-    contract, program = found.contract, found.program
-    owner = contract.tenant_id
-    if not open_to(principal, owner, program.allow_other_organisations):
-        raise contract_not_found(uuid)
+    """The seed's rules, checked in this order: the caller's own customer (403), a contract
+    open to the caller (404), the holder rules (400 / 409), the customer (404), the policies
+    (401), a consumer already there (409). The contract row is locked, so concurrent additions
+    cannot both become the holder or slip in before one."""
+    if data.customer_organisation_id != principal.tenant_id:
+        raise foreign_customer()
+    contract = (await find_contract(session, principal, uuid, now, lock=True)).contract
     if contract.parent_id is not None:
         raise InvalidRequest(
             "A used coupon's contract takes the consumers of its parent.",
             code="CONTRACT_IS_A_COUPON",
-        )
-    organisation = data.customer_organisation_id
-    if principal.tenant_id != owner and organisation != principal.tenant_id:
-        raise Forbidden(
-            "You may connect customers of your own organisation only.",
-            code="FOREIGN_CUSTOMER",
-        )
-    if organisation != owner and not program.allow_other_organisations:
-        raise Forbidden(
-            "This loyalty program does not accept customers of other organisations.",
-            code="OTHER_ORGANISATIONS_NOT_ALLOWED",
         )
     holder = await session.scalar(
         select(LoyaltyContractConsumer.id).where(
@@ -307,7 +337,7 @@ async def add_consumer(
         )
     )
     if data.is_contract_holder:
-        if organisation != owner:
+        if contract.tenant_id != principal.tenant_id:
             raise InvalidRequest(
                 "The contract holder must be a customer of the organisation owning the contract.",
                 code="HOLDER_OF_OTHER_ORGANISATION",
@@ -319,7 +349,7 @@ async def add_consumer(
             "The contract has no holder yet: connect the holder first.",
             code="CONTRACT_HOLDER_MISSING",
         )
-    customer = await find_customer(session, organisation, data.customer_number)
+    customer = await find_customer(session, principal.tenant_id, data.customer_number)
     if not await _policies_match(session, master, contract.id, data.policy_validation_properties):
         raise Unauthorized(POLICY_MISMATCH.format(uuid=uuid), code="POLICY_MISMATCH")
     consumer = _consumer(
@@ -344,7 +374,7 @@ async def add_consumer(
         EventType.LOYALTY_CONSUMER_ADDED,
         contract,
         now,
-        customerOrganisationId=organisation,
+        customerOrganisationId=principal.tenant_id,
         customerNumber=data.customer_number,
         isContractHolder=data.is_contract_holder,
     )
@@ -418,13 +448,13 @@ async def remove_consumer(
     number: int,
     now: datetime,
 ) -> None:
-    """By the owning organisation, or by the consumer's own. Removing the holder makes the
-    contract inaccessible (seed: "If the owner is removed from the contract, it will no longer
-    be accessible")."""
-    found = await find_contract(session, uuid, now, lock=True)
+    """By the owning organisation, or by the consumer's own when the contract is open to it.
+    Removing the holder makes the contract inaccessible (seed: "If the owner is removed from
+    the contract, it will no longer be accessible")."""
+    found = await find_contract(session, principal, uuid, now, lock=True)
     contract = found.contract
     if principal.tenant_id not in (contract.tenant_id, organisation_id):
-        raise contract_not_found(uuid)
+        raise foreign_customer()
     consumer, customer = await _consumer_of(session, contract, organisation_id, number)
     if consumer.is_contract_holder:
         contract.holder_removed_at = now
@@ -467,11 +497,7 @@ async def claim_personnel_ticket(
             LoyaltyContract.external_ref == data.external_reference,
             LoyaltyContract.parent_id.is_(None),
             LoyaltyContract.id.in_(holders),
-            or_(
-                LoyaltyContract.tenant_id == principal.tenant_id,
-                LoyaltyProgram.allow_other_organisations,
-            ),
-            accessible(now),
+            open_to(principal.tenant_id, now),
         )
         .order_by(LoyaltyContract.id)
         .with_for_update(of=LoyaltyContract)
@@ -588,7 +614,7 @@ def _search_statement(
     statement = (
         select(LoyaltyContract)
         .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
-        .where(LoyaltyContract.tenant_id == tenant_id, accessible(now))
+        .where(owned_by(tenant_id, now))
     )
     comparisons = [
         (filters.uuid, LoyaltyContract.uuid.__eq__),
@@ -657,8 +683,8 @@ async def consumer_contracts(
     params: PageParams,
     now: datetime,
 ) -> tuple[list[LoyaltyContract], int]:
-    """The accessible contracts, of any organisation, the caller's customer consumes (not
-    blocked), the parents first in creation order."""
+    """The contracts open to the caller that its customer consumes (not blocked), the parents
+    first in creation order."""
     customer = await find_customer(session, principal.tenant_id, number)
     statement = (
         select(LoyaltyContract)
@@ -667,7 +693,7 @@ async def consumer_contracts(
         .where(
             LoyaltyContractConsumer.customer_id == customer.id,
             LoyaltyContractConsumer.is_blocked.is_(False),
-            accessible(now),
+            open_to(principal.tenant_id, now),
         )
         .order_by(LoyaltyContract.id)
     )

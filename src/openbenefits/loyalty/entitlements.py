@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, bindparam, case, cast, null, or_, select, true
+from sqlalchemy import Integer, Select, Text, and_, bindparam, case, cast, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,7 +21,7 @@ from openbenefits.kit.audit import Actor
 from openbenefits.kit.db import UTCDateTime
 from openbenefits.kit.driver import Fetch
 from openbenefits.loyalty import schemas
-from openbenefits.loyalty.contracts import customer_not_found
+from openbenefits.loyalty.contracts import customer_not_found, open_to
 from openbenefits.loyalty.models import (
     LoyaltyAgeBands,
     LoyaltyContract,
@@ -103,13 +103,14 @@ def passenger_category(bands: schemas.AgeBands, age: int) -> str:
 
 
 def _statement(children: bool) -> Select[Any]:
-    """The customer's entitlements from their unblocked consumers: the accessible root
-    contracts and (``children``) the child contracts of those roots, valid in the window. A
-    root and its children are one join (the root itself, or a contract whose parent it is),
-    so the consumer, program and holder are read once for both."""
+    """The customer's entitlements from their unblocked consumers: the root contracts open to
+    the calling organisation and (``children``) the child contracts of those roots, valid in
+    the window. A root and its children are one join (the root itself, or a contract whose
+    parent it is), so the consumer, program and holder are read once for both."""
     first = bindparam("first", type_=UTCDateTime())
     last = bindparam("last", type_=UTCDateTime())
     open_after = bindparam("open_after", type_=UTCDateTime())
+    organisation_id = bindparam("organisation_id", type_=Integer())
     root = aliased(LoyaltyContract, name="root")
     holder = aliased(LoyaltyContractConsumer, name="holder")
     owner = aliased(Customer, name="owner")
@@ -156,13 +157,12 @@ def _statement(children: bool) -> Select[Any]:
         LoyaltyContractConsumer.customer_id
         == select(Customer.id)
         .where(
-            Customer.tenant_id == bindparam("organisation_id"),
+            Customer.tenant_id == organisation_id,
             Customer.customer_number == bindparam("number"),
         )
         .scalar_subquery(),
         LoyaltyContractConsumer.is_blocked.is_(False),
-        root.holder_removed_at.is_(None),
-        or_(LoyaltyProgram.ends_at.is_(None), LoyaltyProgram.ends_at > open_after),
+        open_to(organisation_id, open_after, root),
         valid_in(contract, first, last),
     )
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Executable,
+    Integer,
     String,
     Text,
     and_,
@@ -47,9 +48,9 @@ from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
     FoundContract,
-    accessible,
     contract_not_found,
     emit_contract_event,
+    find_contract,
     open_to,
     stamp_change,
 )
@@ -61,7 +62,6 @@ from openbenefits.loyalty.models import (
     PointsTransactionType,
     ProgramType,
 )
-from openbenefits.loyalty.usage import usable_contract
 from openbenefits.tenancy.principals import LoyaltyPrincipal
 from openbenefits.webhooks.schemas import EventType
 
@@ -172,7 +172,7 @@ async def record_transaction(
 # A deposit or withdrawal on PostgreSQL ------------------------------------------------------
 
 _earlier = aliased(LoyaltyPointsTransaction, name="earlier")
-# The contract as the caller may use it, and the transaction its external reference names.
+# The contract if it is open to the caller, and the transaction its external reference names.
 _LOOKUP = (
     select(
         LoyaltyContract.id.label("contract_id"),
@@ -181,7 +181,6 @@ _LOOKUP = (
         LoyaltyContract.points_type.label("contract_points_type"),
         LoyaltyContract.points_balance,
         LoyaltyProgram.program_type,
-        LoyaltyProgram.allow_other_organisations,
         *(getattr(_earlier, column).label(column) for column in _LEDGER_COLUMNS),
     )
     .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
@@ -194,7 +193,10 @@ _LOOKUP = (
     )
     .where(
         LoyaltyContract.uuid == bindparam("uuid"),
-        accessible(bindparam("now", type_=UTCDateTime())),
+        open_to(
+            bindparam("organisation_id", type_=Integer()),
+            bindparam("now", type_=UTCDateTime()),
+        ),
     )
 )
 
@@ -302,9 +304,14 @@ async def record_in_one_statement(
     won, or the balance moved): read and decide again."""
     if data.transaction_type == PointsTransactionType.REFUND:
         raise ValueError("a refund runs under the contract's lock (record_transaction)")
-    lookup = {"uuid": uuid, "external_ref": data.external_ref, "now": now}
+    lookup = {
+        "uuid": uuid,
+        "external_ref": data.external_ref,
+        "now": now,
+        "organisation_id": principal.tenant_id,
+    }
     for _ in range(_ATTEMPTS):
-        found = await _usable_points_contract(fetch, principal, lookup)
+        found = await _points_contract_open_to_caller(fetch, lookup)
         if found["id"] is not None:
             _replayed(found, data)
             return _rendered(found, uuid), False
@@ -347,15 +354,13 @@ def _write_params(
     }
 
 
-async def _usable_points_contract(
-    fetch: Fetch, principal: LoyaltyPrincipal, lookup: dict[str, Any]
+async def _points_contract_open_to_caller(
+    fetch: Fetch, lookup: dict[str, Any]
 ) -> Mapping[str, Any]:
     rows = await fetch(_LOOKUP, lookup)
-    found = rows[0] if rows else None
-    if found is None or not open_to(
-        principal, found["tenant_id"], found["allow_other_organisations"]
-    ):
+    if not rows:
         raise contract_not_found(lookup["uuid"])
+    found = rows[0]
     if found["program_type"] != ProgramType.POINTS or found["parent_id"] is not None:
         raise _wrong_program_type()
     return found
@@ -371,7 +376,7 @@ async def _record_under_lock(
     data: schemas.PointsTransactionCreate,
     now: datetime,
 ) -> tuple[schemas.PointsTransactionOut, bool]:
-    contract = _points_contract(await usable_contract(session, principal, uuid, now))
+    contract = _points_contract(await find_contract(session, principal, uuid, now, lock=True))
     earlier = await session.scalar(
         select(LoyaltyPointsTransaction).where(
             LoyaltyPointsTransaction.contract_id == contract.id,
@@ -451,7 +456,7 @@ async def transactions(
     now: datetime,
 ) -> tuple[LoyaltyContract, list[LoyaltyPointsTransaction], int]:
     """The ledger, newest first."""
-    contract = _points_contract(await usable_contract(session, principal, uuid, now, lock=False))
+    contract = _points_contract(await find_contract(session, principal, uuid, now))
     statement = (
         select(LoyaltyPointsTransaction)
         .where(LoyaltyPointsTransaction.contract_id == contract.id)
@@ -464,7 +469,7 @@ async def transactions(
 async def balance(
     session: AsyncSession, principal: LoyaltyPrincipal, uuid: str, now: datetime
 ) -> schemas.PointsBalance:
-    contract = _points_contract(await usable_contract(session, principal, uuid, now, lock=False))
+    contract = _points_contract(await find_contract(session, principal, uuid, now))
     return schemas.PointsBalance(
         contract_uuid=contract.uuid,
         points_type=contract.points_type,

@@ -13,7 +13,18 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Executable, and_, bindparam, exists, func, join, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    join,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,10 +35,7 @@ from openbenefits.kit.errors import Conflict, InvalidRequest
 from openbenefits.kit.value_lists import InJsonArray, json_array
 from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
-    FoundContract,
-    accessible,
     as_dict,
-    contract_not_found,
     emit_contract_event,
     find_contract,
     open_to,
@@ -118,11 +126,14 @@ _PRECEDENCE = list(Code)
 
 
 def _validation_statement() -> Executable:
-    """Every named contract that is accessible, once with each of the named customers (of the
-    caller's organisation) who consume it, or once with NULLs when none does."""
+    """Every named contract open to the caller's organisation, once with each of the named
+    customers (of that organisation) who consume it, or once with NULLs when none does. A
+    contract not open to the caller has no row: it is unknown (3102), as one that does not
+    exist."""
     first = bindparam("first", type_=UTCDateTime())
     last = bindparam("last", type_=UTCDateTime())
     now = bindparam("now", type_=UTCDateTime())
+    organisation_id = bindparam("organisation_id", type_=Integer())
     child = aliased(LoyaltyContract, name="child")
     valid_child = exists().where(
         child.parent_id == LoyaltyContract.id, valid_in(child, first, last)
@@ -133,7 +144,7 @@ def _validation_statement() -> Executable:
         Customer,
         and_(
             Customer.id == LoyaltyContractConsumer.customer_id,
-            Customer.tenant_id == bindparam("organisation_id"),
+            Customer.tenant_id == organisation_id,
             InJsonArray(Customer.customer_number, "numbers"),
         ),
     )
@@ -154,7 +165,7 @@ def _validation_statement() -> Executable:
         )
         .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyContract.program_id)
         .outerjoin(named_consumers, LoyaltyContractConsumer.contract_id == root_id)
-        .where(InJsonArray(LoyaltyContract.uuid, "uuids"), accessible(now))
+        .where(InJsonArray(LoyaltyContract.uuid, "uuids"), open_to(organisation_id, now))
     )
 
 
@@ -220,22 +231,6 @@ async def validate_consumptions(
     return schemas.ValidationResult(code=overall, message=MESSAGES[overall], consumptions=results)
 
 
-async def usable_contract(
-    session: AsyncSession,
-    principal: LoyaltyPrincipal,
-    uuid: str,
-    now: datetime,
-    *,
-    lock: bool = True,
-) -> FoundContract:
-    """The contract (locked for a change) if the caller may register use on it: its owner, or
-    any organisation when the program is open to other organisations."""
-    found = await find_contract(session, uuid, now, lock=lock)
-    if not open_to(principal, found.contract.tenant_id, found.program.allow_other_organisations):
-        raise contract_not_found(uuid)
-    return found
-
-
 def _unavailable(uuid: str) -> Conflict:
     return Conflict(
         f"Contract {uuid} is not valid at that instant.",
@@ -256,7 +251,7 @@ async def record_order_line_event(
     coupon grants. An order line already recorded returns its first event (a retry spends
     nothing). The contract row is locked first, so concurrent uses queue and never spend more
     coupons than the limit (a check constraint backs that)."""
-    found = await usable_contract(session, principal, uuid, now)
+    found = await find_contract(session, principal, uuid, now, lock=True)
     contract, program = found.contract, found.program
     at = data.occurred_at or now
     if program.program_type == ProgramType.POINTS:
