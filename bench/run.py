@@ -125,6 +125,23 @@ def server_env(database_url: str, data_dir: str) -> dict[str, str]:
         "OPENBENEFITS_DATA_DIR": data_dir,
         "OPENBENEFITS_SECRET_KEY": SECRET,
         "OPENBENEFITS_LOG_LEVEL": "WARNING",
+        # Rate limits stay on, their cost measured with the rest, counted in each process and
+        # far above the load: every scenario comes from one address, most with one credential.
+        "OPENBENEFITS_REDIS_URL": "",
+        **{
+            f"OPENBENEFITS_RATE_LIMIT_{name}": "1000000/second"
+            for name in (
+                "STUDIO_PER_CREDENTIAL",
+                "STUDIO_PER_ADDRESS",
+                "LOYALTY_PER_CREDENTIAL",
+                "LOYALTY_PER_ADDRESS",
+                "ADMIN_PER_CREDENTIAL",
+                "ADMIN_PER_ADDRESS",
+                "TOKEN_PER_CLIENT",
+                "TOKEN_PER_ADDRESS",
+                "OTHER_PER_ADDRESS",
+            )
+        },
     }
 
 

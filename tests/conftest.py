@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from ipaddress import ip_network
 from pathlib import Path
 
 import asyncpg
@@ -90,12 +91,29 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    generous = "1000000/minute"
     return Settings(
         data_dir=tmp_path,
         database_url=database_url,
         secret_key=SECRET,
         max_body_bytes=64 * 1024,
         max_document_bytes=256 * 1024,
+        # The test receiver of webhooks listens on loopback.
+        webhook_allowed_networks=[ip_network("127.0.0.0/8"), ip_network("::1")],
+        # Rate limits on, counted in the process, far above what any test sends (some fire
+        # 1,000 requests at once); tests/security/test_rate_limits.py sets small ones.
+        redis_url="",
+        rate_limit_studio_per_credential=generous,
+        rate_limit_studio_per_address=generous,
+        rate_limit_loyalty_per_credential=generous,
+        rate_limit_loyalty_per_address=generous,
+        rate_limit_admin_per_credential=generous,
+        rate_limit_admin_per_address=generous,
+        rate_limit_token_per_client=generous,
+        rate_limit_token_per_address=generous,
+        rate_limit_other_per_address=generous,
+        rate_limit_uploads_per_credential=generous,
+        rate_limit_failed_auth_per_address=generous,
     )
 
 

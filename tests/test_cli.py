@@ -4,11 +4,13 @@ import asyncio
 import json
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from openbenefits.cli import CliContext, app
 from openbenefits.demo import OAUTH_CLIENT_ID
 from openbenefits.kit.clock import FixedClock
+from openbenefits.tenancy import key_cache
 from tests.conftest import SECRET, START
 
 # The command line stands on the tests' clock, like the app the tests read its work through:
@@ -23,10 +25,14 @@ def cli_env(monkeypatch, database_url, tmp_path):
     monkeypatch.setenv("OPENBENEFITS_DATA_DIR", str(tmp_path))
 
 
-def _run(*args: str) -> str:
+def _invoke(*args: str) -> Result:
     result = CliRunner().invoke(app, list(args), obj=_CONTEXT)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result
+
+
+def _run(*args: str) -> str:
+    return _invoke(*args).stdout
 
 
 def test_demo_prints_working_credentials_and_is_repeatable(cli_env):
@@ -150,3 +156,43 @@ async def test_the_demo_holds_the_seeds_benefit_scene(cli_env, client):
     ]
     assert [r.status_code for r in scans] == [200, 400]
     assert scans[1].json()["errorCode"] == "BENEFIT_CONTINGENT_EXHAUSTED"
+
+
+async def test_an_admin_token_revoked_on_the_command_line_stops_working(
+    cli_env, client, settings, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(key_cache, "monotonic", lambda: now[0])
+    await asyncio.to_thread(_run, "migrate")
+    issued = await asyncio.to_thread(_invoke, "admin-token", "--name", "ops")
+    token_id = issued.stderr.split()[2]
+    admin = {"Authorization": f"Bearer {issued.stdout.strip()}"}
+    assert (await client.get("/admin/v1/tenants", headers=admin)).status_code == 200
+    await asyncio.to_thread(_run, "revoke-admin-token", token_id)
+    # This server process remembers the token as in force for the cache's few seconds.
+    assert (await client.get("/admin/v1/tenants", headers=admin)).status_code == 200
+    now[0] += settings.api_key_cache_seconds
+    refused = await client.get("/admin/v1/tenants", headers=admin)
+    assert (refused.status_code, refused.json()["code"]) == (401, "INVALID_TOKEN")
+
+
+async def test_reencrypt_seals_everything_under_the_first_key(cli_env, client, monkeypatch):
+    credentials = json.loads(await asyncio.to_thread(_run, "demo"))
+    admin = {"Authorization": f"Bearer {credentials['adminToken']}"}
+    base = f"/admin/v1/tenants/{credentials['tenantId']}"
+    subscription = await client.post(
+        f"{base}/webhook-subscriptions",
+        json={
+            "partnerIntegrationId": 1,
+            "url": "https://hooks.example.org/x",
+            "eventTypes": ["TEST"],
+            "apiKey": "their-key",
+        },
+        headers={**admin, "Idempotency-Key": "subscribe"},
+    )
+    assert subscription.status_code == 201
+    monkeypatch.setenv("OPENBENEFITS_ENCRYPTION_KEYS", "a-new-key-of-plenty-entropy-0123456789")
+    counts = json.loads(await asyncio.to_thread(_run, "reencrypt"))
+    assert counts == {"webhookSubscriptions": 1, "idempotentAnswers": 1}
+    again = json.loads(await asyncio.to_thread(_run, "reencrypt"))
+    assert again == {"webhookSubscriptions": 0, "idempotentAnswers": 0}

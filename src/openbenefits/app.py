@@ -25,12 +25,18 @@ from openbenefits.kit.db import Database
 from openbenefits.kit.error_handlers import install_error_handlers
 from openbenefits.kit.lean import LeanRoutes
 from openbenefits.kit.logging import configure_logging
-from openbenefits.kit.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from openbenefits.kit.middleware import (
+    BodyLimitMiddleware,
+    JsonDepthMiddleware,
+    NulMiddleware,
+    RequestContextMiddleware,
+)
+from openbenefits.kit.rate_limits import RateLimitMiddleware, declare_refusals
 from openbenefits.loyalty import lean as loyalty_lean
 from openbenefits.loyalty import router as loyalty_router
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
-from openbenefits.tenancy.key_cache import PrincipalCache
+from openbenefits.tenancy.key_cache import PrincipalCache, Revocations
 from openbenefits.tenancy.token_cache import VerifiedTokens
 from openbenefits.webhooks import admin as webhooks_admin
 from openbenefits.webhooks import worker as webhooks_worker
@@ -71,7 +77,10 @@ def create_app(
             )
         ]
         if settings.run_worker_in_process:
-            tasks.append(asyncio.create_task(webhooks_worker.run(database, app_clock)))
+            worker = webhooks_worker.run(
+                database, app_clock, settings.keyring, settings.webhook_allowed_networks
+            )
+            tasks.append(asyncio.create_task(worker))
         # What start-up built (modules, compiled statements, routes) lives as long as the
         # process: moved out of the collector's reach, so collections walk only what requests
         # allocate. Measured: about 20 % more benefit checks per second (bench/README.md).
@@ -96,18 +105,31 @@ def create_app(
     app.state.db = database
     app.state.clock = app_clock
     app.state.principals = PrincipalCache(settings.api_key_cache_seconds)
+    app.state.revocations = Revocations.remembered_for(settings.api_key_cache_seconds)
     app.state.loyalty_tokens = VerifiedTokens(settings.signing_key, settings.oauth_audience)
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
     if not database.is_sqlite:
         # Innermost of our middleware, so lean answers get request ids, logs and metrics too.
         app.add_middleware(LeanRoutes, routes=(*benefits_lean.ROUTES, *loyalty_lean.ROUTES))
+    # Outside the lean lane, which parses JSON bodies and reads paths too; inside the size limit.
+    app.add_middleware(JsonDepthMiddleware)
+    app.add_middleware(NulMiddleware)
     upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         larger=[(customers_router.UPLOAD_PATHS, upload_limit)],
     )
+    if settings.rate_limits_enabled:
+        # Outside everything that answers requests (the lean lane too), so no route escapes;
+        # inside the request context, so refusals carry request ids and are logged.
+        app.add_middleware(
+            RateLimitMiddleware,
+            settings=settings,
+            clock=app_clock,
+            uploads=customers_router.UPLOAD_PATHS,
+        )
     app.add_middleware(RequestContextMiddleware)
     # Routes are matched in order: the hot benefit paths first. Ahead of the customers router
     # too, so that /v1/customers/benefits is not taken for a customer id.
@@ -128,4 +150,6 @@ def create_app(
     app.include_router(loyalty_router.reading_posts)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
+    if settings.rate_limits_enabled:
+        declare_refusals(app)
     return app

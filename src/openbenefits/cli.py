@@ -1,4 +1,4 @@
-"""The ``openbenefits`` command: serve, worker, migrate, demo, keys, admin-token."""
+"""The ``openbenefits`` command: serve, worker, migrate, demo, keys, admin tokens, reencrypt."""
 
 import asyncio
 import json
@@ -14,6 +14,7 @@ import typer
 from openbenefits import serving
 from openbenefits.config import Settings
 from openbenefits.demo import load_demo
+from openbenefits.kit import idempotency
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
@@ -22,6 +23,7 @@ from openbenefits.kit.metrics import MULTIPROCESS_ENV
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.scopes import StudioScope
+from openbenefits.webhooks import service as webhooks_service
 from openbenefits.webhooks import worker as webhooks_worker
 
 app = typer.Typer(help="OpenBenefits: the benefits engine.", no_args_is_help=True)
@@ -50,7 +52,7 @@ def _run_with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     async def main() -> T:
         db = Database(settings.resolved_database_url, pool_size=2, max_overflow=0)
         try:
-            await upgrade_to_head(db.engine)
+            await upgrade_to_head(db.engine, settings.keyring)
             return await work(db, settings)
         finally:
             await db.dispose()
@@ -113,8 +115,8 @@ def worker(ctx: typer.Context) -> None:
     same delivery); set OPENBENEFITS_RUN_WORKER_IN_PROCESS=false to keep `serve` from delivering."""
     clock = _clock(ctx)
 
-    async def deliver(db: Database, _settings: Settings) -> None:
-        await webhooks_worker.run(db, clock)
+    async def deliver(db: Database, settings: Settings) -> None:
+        await webhooks_worker.run(db, clock, settings.keyring, settings.webhook_allowed_networks)
 
     _run_with_db(deliver)
 
@@ -164,6 +166,23 @@ def create_key(
     _print_json(_run_with_db(create))
 
 
+@app.command()
+def reencrypt() -> None:
+    """Seal every secret kept encrypted (webhook secrets, partners' keys, stored idempotent
+    answers) under the first of OPENBENEFITS_ENCRYPTION_KEYS; afterwards older keys can go."""
+
+    async def reseal(db: Database, settings: Settings) -> dict[str, int]:
+        async with db.session() as session:
+            counts = {
+                "webhookSubscriptions": await webhooks_service.reseal(session, settings.keyring),
+                "idempotentAnswers": await idempotency.reseal(session, settings.keyring),
+            }
+            await session.commit()
+        return counts
+
+    _print_json(_run_with_db(reseal))
+
+
 @app.command("admin-token")
 def admin_token(
     ctx: typer.Context,
@@ -171,8 +190,9 @@ def admin_token(
     tenant_id: Annotated[int | None, typer.Option(help="Restrict the token to one tenant.")] = None,
     ttl_hours: Annotated[int, typer.Option(min=1, help="Lifetime in hours.")] = 24,
 ) -> None:
-    """Print an admin bearer token for /admin/v1."""
+    """Print an admin bearer token for /admin/v1 (its id, which revokes it, on stderr)."""
     settings = Settings()
+    token_id = service.new_admin_token_id()
     typer.echo(
         service.issue_admin_token(
             settings.signing_key,
@@ -180,5 +200,25 @@ def admin_token(
             tenant_id=tenant_id,
             now=_clock(ctx).now(),
             ttl=timedelta(hours=ttl_hours),
+            token_id=token_id,
         )
     )
+    typer.echo(f"token id: {token_id} (openbenefits revoke-admin-token {token_id})", err=True)
+
+
+@app.command("revoke-admin-token")
+def revoke_admin_token(
+    ctx: typer.Context,
+    token_id: Annotated[str, typer.Argument(help="The id printed with the token.")],
+) -> None:
+    """Withdraw an admin token before it expires (every server process refuses it within
+    OPENBENEFITS_API_KEY_CACHE_SECONDS)."""
+    now = _clock(ctx).now()
+
+    async def revoke(db: Database, _settings: Settings) -> None:
+        async with db.session() as session:
+            await service.revoke_admin_token(session, SystemActor("cli"), token_id, now)
+            await session.commit()
+
+    _run_with_db(revoke)
+    typer.echo(f"Admin token {token_id} is revoked.")

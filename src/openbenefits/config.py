@@ -6,9 +6,12 @@ import secrets
 import tempfile
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from openbenefits.kit.encryption import Keyring
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -26,6 +29,10 @@ class Settings(BaseSettings):
     # Used for hashing API keys and client secrets and for signing tokens. Several processes on one
     # PostgreSQL must share it, so production sets it; a lone embedded instance generates its own.
     secret_key: SecretStr | None = None
+    # Keys for the secrets kept encrypted at rest, comma-separated, the sealing key first. The key
+    # derived from the instance secret always follows them, so nothing sealed before is lost when
+    # keys are added; `openbenefits reencrypt` seals everything under the first (README).
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = []
     # Connections each server process keeps open. Under more concurrent requests than this the
     # overflow connections are opened and closed request after request, which costs more than
     # the queries: size it to the concurrency a process serves.
@@ -42,18 +49,66 @@ class Settings(BaseSettings):
     # database).
     api_key_cache_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
-    # A request holding an idempotency key longer than this is presumed dead and may be taken over.
-    idempotency_lease_seconds: int = 60
+    # A request holding an idempotency key renews its claim every third of this while it works;
+    # a claim not renewed for this long (its process died) is taken over by a retry.
+    idempotency_lease_seconds: float = 6.0
     access_code_ttl_seconds: int = 300
+    # Rate limits (kit/rate_limits.py) in the `limits` notation: "100/second", "5000/hour",
+    # several joined by ";" ("20/second;600/minute"), or empty for none. Windows are fixed: a
+    # client may spend one window's allowance at its end and the next one's at its start. A
+    # credential is the presented X-API-KEY or bearer token, or the client_id sent to the token
+    # endpoint; an address is the client's (behind a proxy, uvicorn takes it from
+    # X-Forwarded-For when the proxy is in FORWARDED_ALLOW_IPS), an IPv6 client's /64.
+    rate_limits_enabled: bool = True
+    rate_limit_studio_per_credential: str = "100/second"
+    rate_limit_studio_per_address: str = "300/second"
+    rate_limit_loyalty_per_credential: str = "100/second"
+    rate_limit_loyalty_per_address: str = "300/second"
+    rate_limit_admin_per_credential: str = "50/second"
+    rate_limit_admin_per_address: str = "100/second"
+    rate_limit_token_per_client: str = "60/minute"
+    rate_limit_token_per_address: str = "120/minute"
+    # Every other path: health, metrics, file downloads, the API documents.
+    rate_limit_other_per_address: str = "100/second"
+    # Document and profile image uploads (decoding an image costs up to half a second of CPU).
+    rate_limit_uploads_per_credential: str = "30/minute"
+    # 401 answers per address; an address that reaches this is refused (429) on the studio,
+    # loyalty and admin surfaces and the token endpoint until the window ends.
+    rate_limit_failed_auth_per_address: str = "60/minute"
+    # Redis for counters shared by every process and host (``REDIS_URL`` is honoured too); empty
+    # means each process counts alone (N processes may let a client through N times a limit).
+    # While Redis is unreachable, each process counts alone and logs a warning.
+    redis_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("OPENBENEFITS_REDIS_URL", "REDIS_URL", "redis_url"),
+    )
+    # Prefixes the counters' Redis keys, so that several deployments can share one Redis.
+    rate_limit_key_prefix: str = "openbenefits"
     # The embedded default delivers webhooks from the server process; at scale set this false
     # and run `openbenefits worker` processes instead.
     run_worker_in_process: bool = True
+    # Networks webhooks may reach besides the public internet, comma-separated CIDRs
+    # (`10.20.0.0/16,::1`): loopback, private, link-local, metadata and other non-public
+    # addresses are refused unless listed here (kit/network.py).
+    webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
     log_level: str = "INFO"
 
     @cached_property
     def resolved_database_url(self) -> str:
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'openbenefits.db'}"
         return normalise_database_url(url)
+
+    @field_validator("encryption_keys", "webhook_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        configured = [key.get_secret_value() for key in self.encryption_keys]
+        return Keyring.from_secrets(self.signing_key, configured)
 
     @cached_property
     def signing_key(self) -> bytes:

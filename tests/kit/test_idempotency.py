@@ -12,10 +12,26 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 
 from openbenefits.kit import idempotency
+from openbenefits.kit.encryption import Keyring
 from openbenefits.kit.errors import Conflict
-from openbenefits.kit.security import credential_owner
 from openbenefits.tenancy.models import Partner
+from openbenefits.tenancy.principals import AdminPrincipal
+from openbenefits.tenancy.service import issue_admin_token
 from tests.helpers import admin_headers, create_tenant, expect
+
+KEYRING = Keyring.from_secrets(b"test")
+
+
+def _token(settings, clock, *, token_id: str, hours: int = 1) -> dict[str, str]:
+    token = issue_admin_token(
+        settings.signing_key,
+        name="tester",
+        tenant_id=None,
+        now=clock.now(),
+        ttl=timedelta(hours=hours),
+        token_id=token_id,
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def _partners(db) -> int:
@@ -64,12 +80,10 @@ async def test_a_failed_request_changes_nothing_so_its_retry_runs_again(client, 
 
 
 async def test_keys_expire_after_24_hours(client, settings, clock):
-    headers, url = await _setup(client, settings, clock)
-    keyed = {**headers, "Idempotency-Key": "k1"}
+    _, url = await _setup(client, settings, clock)
+    keyed = {**_token(settings, clock, token_id="day", hours=48), "Idempotency-Key": "k1"}
     expect(await client.post(url, json={"name": "One"}, headers=keyed), 201)
     clock.advance(timedelta(hours=23, minutes=59))
-    headers = admin_headers(settings, clock)
-    keyed = {**headers, "Idempotency-Key": "k1"}
     assert (await client.post(url, json={"name": "Two"}, headers=keyed)).status_code == 422
     clock.advance(timedelta(minutes=1))
     assert (await client.post(url, json={"name": "Two"}, headers=keyed)).status_code == 201
@@ -78,13 +92,14 @@ async def test_keys_expire_after_24_hours(client, settings, clock):
 async def test_a_retry_while_the_first_runs_is_409_until_its_lease_lapses(
     client, settings, clock, db
 ):
-    headers, url = await _setup(client, settings, clock)
+    _, url = await _setup(client, settings, clock)
+    headers = _token(settings, clock, token_id="t1", hours=2)
     body = b'{"name":"Slow"}'
-    owner = credential_owner(settings.signing_key, None, headers["Authorization"])
-    assert owner is not None
+    owner = AdminPrincipal("tester", None, "t1").idempotency_owner
     # A first request that has claimed the key and is still working (or has died).
     await idempotency.claim(
         db,
+        settings.keyring,
         owner=owner,
         key="k1",
         fingerprint=idempotency.request_fingerprint("POST", url, "", body),
@@ -97,24 +112,29 @@ async def test_a_retry_while_the_first_runs_is_409_until_its_lease_lapses(
     assert running.status_code == 409
     assert running.json()["code"] == "IDEMPOTENCY_REQUEST_IN_PROGRESS"
     clock.advance(timedelta(seconds=61))
-    keyed["Authorization"] = admin_headers(settings, clock)["Authorization"]
     assert (await client.post(url, content=body, headers=keyed)).status_code == 201
 
 
 async def test_a_holder_that_lost_its_lease_cannot_commit(clock, db):
     common = {"owner": "key:x", "key": "k", "fingerprint": "f" * 64, "ttl": timedelta(days=1)}
-    stale = await idempotency.claim(db, now=clock.now(), lease=timedelta(seconds=1), **common)
+    stale = await idempotency.claim(
+        db, KEYRING, now=clock.now(), lease=timedelta(seconds=1), **common
+    )
     clock.advance(timedelta(seconds=2))
-    fresh = await idempotency.claim(db, now=clock.now(), lease=timedelta(seconds=60), **common)
+    fresh = await idempotency.claim(
+        db, KEYRING, now=clock.now(), lease=timedelta(seconds=60), **common
+    )
     assert isinstance(stale, idempotency.Claim)
     assert isinstance(fresh, idempotency.Claim)
     assert stale.lease_token != fresh.lease_token
     async with db.session() as session:
         with pytest.raises(Conflict):
-            await idempotency.complete(session, stale, Response(b"late", status_code=201))
-        await idempotency.complete(session, fresh, Response(b"on time", status_code=201))
+            await idempotency.complete(session, KEYRING, stale, Response(b"late", status_code=201))
+        await idempotency.complete(session, KEYRING, fresh, Response(b"on time", status_code=201))
         await session.commit()
-    replay = await idempotency.claim(db, now=clock.now(), lease=timedelta(seconds=60), **common)
+    replay = await idempotency.claim(
+        db, KEYRING, now=clock.now(), lease=timedelta(seconds=60), **common
+    )
     assert replay == idempotency.StoredResponse(201, b"on time", None)
 
 
@@ -176,12 +196,42 @@ async def test_replays_never_change_anything(client, settings, clock, db, retrie
 async def test_expired_keys_are_purged(clock, db):
     common = {"fingerprint": "f" * 64, "lease": timedelta(seconds=60)}
     await idempotency.claim(
-        db, owner="a", key="old", now=clock.now(), ttl=timedelta(hours=1), **common
+        db, KEYRING, owner="a", key="old", now=clock.now(), ttl=timedelta(hours=1), **common
     )
     await idempotency.claim(
-        db, owner="a", key="new", now=clock.now(), ttl=timedelta(days=1), **common
+        db, KEYRING, owner="a", key="new", now=clock.now(), ttl=timedelta(days=1), **common
     )
     assert await idempotency.purge_expired(db, clock.now() + timedelta(hours=2)) == 1
     async with db.session() as session:
         keys = (await session.scalars(select(idempotency.IdempotencyRecord.key))).all()
     assert keys == ["new"]
+
+
+async def _locked_until(db, record_id: int):
+    async with db.session() as session:
+        return await session.scalar(
+            select(idempotency.IdempotencyRecord.locked_until).where(
+                idempotency.IdempotencyRecord.id == record_id
+            )
+        )
+
+
+async def test_a_working_holder_renews_its_lease_and_a_dead_one_is_taken_over(clock, db):
+    lease = timedelta(seconds=0.3)
+    common = {"owner": "key:x", "key": "k", "fingerprint": "f" * 64, "ttl": timedelta(days=1)}
+    held = await idempotency.claim(db, KEYRING, now=clock.now(), lease=lease, **common)
+    assert isinstance(held, idempotency.Claim)
+    first_lease = await _locked_until(db, held.record_id)
+    async with idempotency.kept(db, held, clock, lease):
+        clock.advance(timedelta(seconds=10))  # long past the lease it claimed with
+        for _ in range(200):  # a renewal comes every tenth of a second
+            if await _locked_until(db, held.record_id) != first_lease:
+                break
+            await asyncio.sleep(0.05)
+        with pytest.raises(Conflict):  # still working, so a retry must wait
+            await idempotency.claim(db, KEYRING, now=clock.now(), lease=lease, **common)
+    # The holder stopped renewing (as a killed process would): its claim lapses with the lease.
+    clock.advance(timedelta(seconds=1))
+    taken = await idempotency.claim(db, KEYRING, now=clock.now(), lease=lease, **common)
+    assert isinstance(taken, idempotency.Claim)
+    assert taken.lease_token != held.lease_token

@@ -3,6 +3,7 @@ with the statuses it is told to (then 200)."""
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -45,11 +46,12 @@ class Receiver:
 
 
 @asynccontextmanager
-async def running_receiver() -> AsyncIterator[Receiver]:
+async def running_receiver(tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """A receiver speaking HTTP, or HTTPS with ``tls``."""
     receiver = Receiver()
-    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0, ssl=tls)
     port = server.sockets[0].getsockname()[1]
-    receiver.url = f"http://127.0.0.1:{port}/hooks"
+    receiver.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/hooks"
     async with server:
         yield receiver
         server.close()

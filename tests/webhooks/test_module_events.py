@@ -2,7 +2,6 @@
 
 from standardwebhooks import Webhook
 
-from openbenefits.webhooks import worker
 from tests.chain import create_contract, create_rate, purchase_module
 from tests.helpers import expect
 from tests.webhooks.receiver import running_receiver
@@ -16,7 +15,7 @@ MONTHLY = {
 }
 
 
-async def test_purchase_and_cancelation_are_delivered_as_contract_updates(chain, db, clock):
+async def test_purchase_and_cancelation_are_delivered_as_contract_updates(chain, deliver):
     rate = await create_rate(chain)
     customer = await chain.customer()
     contract = await create_contract(chain, customer, rate, "2026-01-01")
@@ -62,8 +61,7 @@ async def test_purchase_and_cancelation_are_delivered_as_contract_updates(chain,
             200,
         )
         # One pass sends an entity's next event; the following one waits for it.
-        # One pass sends an entity's next event; the following one waits for it.
-        passes = [await worker.deliver_due(db, clock) for _ in range(3)]
+        passes = [await deliver() for _ in range(3)]
         assert passes == [1, 1, 0]
     bodies = [
         Webhook(subscription["secret"]).verify(request.body, request.headers)
@@ -77,12 +75,12 @@ async def test_purchase_and_cancelation_are_delivered_as_contract_updates(chain,
     }
 
 
-async def test_a_refused_purchase_emits_nothing(chain, db, clock):
+async def test_a_refused_purchase_emits_nothing(chain, deliver):
     rate = await create_rate(chain)
     contract = await create_contract(chain, await chain.customer(), rate, "2026-01-01")
     async with running_receiver() as receiver:
         await subscribe(chain, receiver.url, chain.studio_a)
-        await worker.deliver_due(db, clock)  # the subscription's own set-up events, if any
+        await deliver()  # the subscription's own set-up events, if any
         receiver.requests.clear()
         refused = await chain.client.post(
             f"/v1/memberships/{contract['id']}/self-service/additional-modules/purchase",
@@ -90,5 +88,5 @@ async def test_a_refused_purchase_emits_nothing(chain, db, clock):
             headers=chain.key_a,
         )
         assert refused.json()["errorCode"] == "ADDITIONAL_MODULE_NOT_FOUND"
-        assert await worker.deliver_due(db, clock) == 0
+        assert await deliver() == 0
     assert receiver.requests == []

@@ -4,7 +4,6 @@ a real HTTP receiver on loopback."""
 import asyncio
 import os
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,13 +21,8 @@ from openbenefits.webhooks import service, worker
 from openbenefits.webhooks.schemas import EventType
 from tests.chain import Chain, create_contract, create_rate
 from tests.helpers import admin_headers, create_tenant, expect
-from tests.webhooks.receiver import Receiver, running_receiver
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
+from tests.webhooks.conftest import Deliver
+from tests.webhooks.receiver import Receiver
 
 
 async def subscribe(chain: Chain, url: str, studio: int, **fields: Any) -> dict[str, Any]:
@@ -78,11 +72,11 @@ async def deliveries(chain: Chain, **filters: Any) -> list[dict[str, Any]]:
 
 
 async def test_a_change_is_delivered_signed_in_the_reference_shape(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:
     customer = await chain.customer()
 
-    assert await worker.deliver_due(db, clock) == 1
+    assert await deliver() == 1
 
     [request] = receiver.requests
     body = Webhook(subscription["secret"]).verify(request.body, request.headers)
@@ -110,26 +104,26 @@ async def test_a_change_is_delivered_signed_in_the_reference_shape(
     )
     [attempt] = detail["attemptLog"]
     assert (attempt["statusCode"], attempt["responseBody"]) == (200, "ok")
-    assert await worker.deliver_due(db, clock) == 0
+    assert await deliver() == 0
 
 
 async def test_events_go_to_the_integrations_of_the_customers_studio(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:
     await chain.customer(studio=chain.studio_b)
 
-    assert await worker.deliver_due(db, clock) == 0
+    assert await deliver() == 0
     assert receiver.requests == []
 
 
 async def test_only_subscribed_event_types_are_delivered(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver
+    chain: Chain, deliver: Deliver, receiver: Receiver
 ) -> None:
     await subscribe(chain, receiver.url, chain.studio_a, eventTypes=["CONTRACT_CREATED"])
     customer = await chain.customer()
     contract = await create_contract(chain, customer, await create_rate(chain), "2026-11-01")
 
-    await worker.deliver_due(db, clock)
+    await deliver()
 
     assert types(receiver) == ["CONTRACT_CREATED"]
     assert receiver.requests[0].json()["payload"][0]["content"] == {
@@ -139,7 +133,7 @@ async def test_only_subscribed_event_types_are_delivered(
 
 
 async def test_services_emit_their_events(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:
     customer = await chain.customer()
     base = f"/v1/customers/{customer['id']}"
@@ -170,7 +164,7 @@ async def test_services_emit_their_events(
     )
 
     # One pass per event of an entity: each waits for the one before it.
-    while await worker.deliver_due(db, clock):
+    while await deliver():
         pass
 
     received = types(receiver)
@@ -199,7 +193,11 @@ async def test_a_rolled_back_change_emits_nothing(db: Database, clock: FixedCloc
 
 
 async def test_a_failing_event_holds_back_later_events_of_its_entity_only(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain,
+    deliver: Deliver,
+    clock: FixedClock,
+    receiver: Receiver,
+    subscription: dict[str, Any],
 ) -> None:
     first = await chain.customer()
     await chain.client.post(
@@ -210,13 +208,13 @@ async def test_a_failing_event_holds_back_later_events_of_its_entity_only(
     other = await chain.customer(firstName="Other")
     receiver.fail_next(500)
 
-    assert await worker.deliver_due(db, clock) == 2
+    assert await deliver() == 2
     assert [r.json()["entityId"] for r in receiver.requests] == [first["id"], other["id"]]
-    assert await worker.deliver_due(db, clock) == 0
+    assert await deliver() == 0
 
     clock.advance(timedelta(seconds=31))
-    assert await worker.deliver_due(db, clock) == 1
-    assert await worker.deliver_due(db, clock) == 1
+    assert await deliver() == 1
+    assert await deliver() == 1
 
     assert types(receiver) == [
         "CUSTOMER_CREATED",
@@ -239,15 +237,19 @@ async def test_a_failing_event_holds_back_later_events_of_its_entity_only(
 
 
 async def test_gone_disables_the_subscription(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain,
+    deliver: Deliver,
+    clock: FixedClock,
+    receiver: Receiver,
+    subscription: dict[str, Any],
 ) -> None:
     await chain.customer()
     receiver.fail_next(410)
 
-    await worker.deliver_due(db, clock)
+    await deliver()
     await chain.customer(firstName="Later")
     clock.advance(timedelta(minutes=5))
-    assert await worker.deliver_due(db, clock) == 0
+    assert await deliver() == 0
 
     url = f"/admin/v1/tenants/{chain.tenant_id}/webhook-subscriptions/{subscription['id']}"
     disabled = expect(await chain.client.get(url, headers=chain.admin), 200)
@@ -258,7 +260,7 @@ async def test_gone_disables_the_subscription(
 
 
 async def test_a_reactivated_subscription_gets_what_waited(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:
     url = f"/admin/v1/tenants/{chain.tenant_id}/webhook-subscriptions/{subscription['id']}"
     customer = await chain.customer()
@@ -268,21 +270,21 @@ async def test_a_reactivated_subscription_gets_what_waited(
         headers=chain.key_a,
     )
     receiver.fail_next(410)
-    await worker.deliver_due(db, clock)
-    assert await worker.deliver_due(db, clock) == 0
+    await deliver()
+    assert await deliver() == 0
     await chain.client.patch(url, json={"active": True}, headers=chain.admin)
 
-    assert await worker.deliver_due(db, clock) == 1
+    assert await deliver() == 1
     assert types(receiver) == ["CUSTOMER_CREATED", "CUSTOMER_ACCESS_MEDIUM_CREATED"]
     reactivated = expect(await chain.client.get(url, headers=chain.admin), 200)
     assert (reactivated["active"], reactivated["disabledAt"]) == (True, None)
 
 
 async def test_deleting_a_subscription_deletes_its_deliveries(
-    chain: Chain, db: Database, clock: FixedClock, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, subscription: dict[str, Any]
 ) -> None:
     await chain.customer()
-    await worker.deliver_due(db, clock)
+    await deliver()
     url = f"/admin/v1/tenants/{chain.tenant_id}/webhook-subscriptions/{subscription['id']}"
 
     assert (await chain.client.delete(url, headers=chain.admin)).status_code == 204
@@ -291,22 +293,28 @@ async def test_deleting_a_subscription_deletes_its_deliveries(
 
 
 async def test_a_killed_workers_claim_is_taken_over_after_its_lease(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain,
+    deliver: Deliver,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    receiver: Receiver,
+    subscription: dict[str, Any],
 ) -> None:
     await chain.customer()
     async with db.session() as session:
         await service.fan_out(session, clock.now())
         await session.commit()
-    assert len(await worker.claim(db, clock.now())) == 1  # and the worker dies
+    assert len(await worker.claim(db, settings.keyring, clock.now())) == 1  # and the worker dies
 
-    assert await worker.deliver_due(db, clock) == 0
+    assert await deliver() == 0
     clock.advance(worker.LEASE)
-    assert await worker.deliver_due(db, clock) == 1
+    assert await deliver() == 1
     assert types(receiver) == ["CUSTOMER_CREATED"]
 
 
 async def test_test_event_and_redelivery_through_the_admin_api(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:
     tenant = f"/admin/v1/tenants/{chain.tenant_id}"
     queued = expect(
@@ -315,14 +323,14 @@ async def test_test_event_and_redelivery_through_the_admin_api(
         ),
         202,
     )
-    await worker.deliver_due(db, clock)
+    await deliver()
     expect(
         await chain.client.post(
             f"{tenant}/webhook-deliveries/{queued['id']}/redeliver", headers=chain.admin
         ),
         202,
     )
-    await worker.deliver_due(db, clock)
+    await deliver()
 
     assert types(receiver) == ["TEST", "TEST"]
     assert receiver.requests[0].json()["entityId"] == subscription["id"]
@@ -333,7 +341,7 @@ async def test_test_event_and_redelivery_through_the_admin_api(
 
 async def test_a_rotated_secret_keeps_signing_during_the_overlap(
     chain: Chain,
-    db: Database,
+    deliver: Deliver,
     settings: Settings,
     clock: FixedClock,
     receiver: Receiver,
@@ -346,11 +354,11 @@ async def test_a_rotated_secret_keeps_signing_during_the_overlap(
     assert "secret" not in expect(await chain.client.get(url, headers=chain.admin), 200)
 
     await chain.customer()
-    await worker.deliver_due(db, clock)
+    await deliver()
     clock.advance(timedelta(hours=25))
     chain.admin = admin_headers(settings, clock)
     await chain.customer(firstName="Later")
-    await worker.deliver_due(db, clock)
+    await deliver()
 
     during, after = receiver.requests
     for secret in (old, new):
@@ -413,12 +421,12 @@ def test_retries_span_at_least_a_day_and_give_up_within_two() -> None:
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only")
 async def test_concurrent_workers_never_deliver_an_event_twice(
-    chain: Chain, db: Database, clock: FixedClock, receiver: Receiver, subscription: dict[str, Any]
+    chain: Chain, deliver: Deliver, receiver: Receiver, subscription: dict[str, Any]
 ) -> None:
     for number in range(30):
         await chain.customer(firstName=f"C{number}")
 
-    while sum(await asyncio.gather(*(worker.deliver_due(db, clock) for _ in range(4)))):
+    while sum(await asyncio.gather(*(deliver() for _ in range(4)))):
         pass
 
     ids = Counter(request.headers["webhook-id"] for request in receiver.requests)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, status
 
 from openbenefits.benefits import definitions, schemas
 from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
-from openbenefits.kit.schemas import problem_responses
+from openbenefits.kit.schemas import Id, problem_responses
 from openbenefits.tenancy.auth import Admin, AdminTenant
 
 router = APIRouter(
@@ -15,9 +15,9 @@ router = APIRouter(
     route_class=TransactionalRoute,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
-PartnerId = Annotated[int, Path(alias="partnerId")]
-BenefitId = Annotated[int, Path(alias="benefitId")]
-GrantId = Annotated[int, Path(alias="grantId")]
+PartnerId = Annotated[Id, Path(alias="partnerId")]
+BenefitId = Annotated[Id, Path(alias="benefitId")]
+GrantId = Annotated[Id, Path(alias="grantId")]
 
 
 @router.post(

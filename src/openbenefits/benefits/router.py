@@ -13,7 +13,7 @@ from openbenefits.kit import idempotency
 from openbenefits.kit.driver import on_session
 from openbenefits.kit.pagination import Slice, make_slice, slice_offset
 from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
-from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.kit.schemas import ReferenceId, studio_error_responses
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
 from openbenefits.tenancy.scopes import StudioScope as Scope
@@ -31,7 +31,7 @@ Reader = Annotated[StudioPrincipal, Depends(studio_principal(*READ_SCOPES, any_o
 Writer = Annotated[StudioPrincipal, Depends(studio_principal(*WRITE_SCOPES, any_of=True))]
 MAX_KEY_LENGTH = 100
 MAX_CARD_LENGTH = 100
-CustomerId = Annotated[int, Path(alias="customerId")]
+CustomerId = Annotated[ReferenceId, Path(alias="customerId")]
 BenefitKey = Annotated[str, Path(alias="benefitKey", max_length=MAX_KEY_LENGTH)]
 Keys = Annotated[list[str] | None, Query(alias="key", max_length=MAX_KEY_LENGTH)]
 
@@ -177,7 +177,7 @@ async def reverse_benefit_usage(
     clock: ClockDep,
     principal: Writer,
     customer_id: CustomerId,
-    usage_id: Annotated[int, Path(alias="usageId")],
+    usage_id: Annotated[ReferenceId, Path(alias="usageId")],
     body: schemas.ReversalCreate,
 ) -> schemas.UsageOut:
     """Beyond the reference: undo a use (a reason is required). The use goes back to its

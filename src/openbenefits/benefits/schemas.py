@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from openbenefits.benefits.models import ContingentPeriod, UsageChannel
-from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
+from openbenefits.kit.schemas import Id, PatchModel, RequestModel, ResponseModel
 
 # Keys travel in URL paths and query strings: keep them to characters that need no escaping.
 BenefitKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
@@ -42,8 +42,8 @@ class Contingent(RequestModel):
 class GrantCreate(RequestModel):
     """Exactly one of ``rateId`` and ``additionalModuleId``; without ``contingent``, unlimited."""
 
-    rate_id: int | None = None
-    additional_module_id: int | None = None
+    rate_id: Id | None = None
+    additional_module_id: Id | None = None
     contingent: Contingent | None = None
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ from openbenefits.contracts.views import (
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
-from openbenefits.kit.schemas import problem_responses
+from openbenefits.kit.schemas import Id, problem_responses
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import Admin, AdminTenant
 
@@ -25,7 +25,7 @@ router = APIRouter(
     route_class=TransactionalRoute,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
-ContractId = Annotated[int, Path(alias="contractId")]
+ContractId = Annotated[Id, Path(alias="contractId")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -67,7 +67,7 @@ async def list_rates(
 
 @router.get("/rates/{rateId}", response_model=schemas.RateOut)
 async def get_rate(
-    tenant: AdminTenant, session: SessionDep, rate_id: Annotated[int, Path(alias="rateId")]
+    tenant: AdminTenant, session: SessionDep, rate_id: Annotated[Id, Path(alias="rateId")]
 ) -> schemas.RateOut:
     rate = await service.get_rate(session, tenant.id, rate_id)
     return _rate(rate, (await service.payment_frequencies(session, [rate.id]))[rate.id])
@@ -140,7 +140,7 @@ async def _offer(session: SessionDep, tenant_id: int, module_id: int) -> modules
     return offer
 
 
-ModuleId = Annotated[int, Path(alias="moduleId")]
+ModuleId = Annotated[Id, Path(alias="moduleId")]
 
 
 @router.post(
@@ -192,6 +192,9 @@ async def create_cancelation_reason(
     )
 
 
+ModuleContractId = Annotated[Id, Path(alias="moduleContractId")]
+
+
 @router.get(
     "/module-contracts/{moduleContractId}",
     response_model=schemas.AdditionalModuleContractExtended,
@@ -200,7 +203,7 @@ async def get_module_contract(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
-    module_contract_id: Annotated[int, Path(alias="moduleContractId")],
+    module_contract_id: ModuleContractId,
 ) -> schemas.AdditionalModuleContractExtended:
     contract = await modules.get_tenant_module_contract(session, tenant.id, module_contract_id)
     main = await service.get_contract(session, tenant.id, contract.main_contract_id)
@@ -224,7 +227,7 @@ async def decide_amendment(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
-    module_contract_id: Annotated[int, Path(alias="moduleContractId")],
+    module_contract_id: ModuleContractId,
     body: schemas.AmendmentDecision,
 ) -> schemas.AdditionalModuleContractExtended:
     """Approve or reject a pending cancelation (PENDING_VERIFICATION) or withdrawal

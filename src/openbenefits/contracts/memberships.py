@@ -12,7 +12,7 @@ from openbenefits.contracts.views import render_module, render_module_contract
 from openbenefits.kit.errors import NotFound
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
-from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.kit.schemas import ReferenceId, studio_error_responses
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -38,8 +38,8 @@ ModuleContractWriter = Annotated[
     StudioPrincipal,
     Depends(studio_principal(Scope.MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_WRITE)),
 ]
-ContractId = Annotated[int, Path(alias="contractId")]
-ModuleContractId = Annotated[int, Path(alias="additionalModuleContractId")]
+ContractId = Annotated[ReferenceId, Path(alias="contractId")]
+ModuleContractId = Annotated[ReferenceId, Path(alias="additionalModuleContractId")]
 
 
 async def _main_contract(

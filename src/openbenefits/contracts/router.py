@@ -13,7 +13,7 @@ from openbenefits.customers.models import Customer
 from openbenefits.customers.service import StudioScope
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
-from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.kit.schemas import ReferenceId, studio_error_responses
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -99,7 +99,7 @@ async def get_customers_contracts(
     session: SessionDep,
     clock: ClockDep,
     principal: ContractReader,
-    customer_id: Annotated[int, Path(alias="customerId")],
+    customer_id: Annotated[ReferenceId, Path(alias="customerId")],
     status: StatusFilter = None,
 ) -> list[schemas.Contract]:
     """The customer's main contracts with their module contracts, optionally by status."""

@@ -2,13 +2,13 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal, Self, get_args
 
-from pydantic import Field, PlainSerializer, StringConstraints
+from pydantic import Field, PlainSerializer, StringConstraints, model_validator
 
 from openbenefits.contracts.models import CancelationStatus, ExtensionType, PaymentFrequencyType
 from openbenefits.contracts.terms import TermUnit
-from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
+from openbenefits.kit.schemas import Id, PatchModel, ReferenceId, RequestModel, ResponseModel
 
 # Amounts are exact decimals inside and JSON numbers on the wire, as the reference has them.
 Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -121,14 +121,28 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
-class PeriodIn(RequestModel):
+# A term, extension or notice period lasts a century at most (1200 months, 100 years), so that
+# the term arithmetic on the latest day the service takes stays within the calendar.
+MAX_YEARS = 100
+
+
+class _Span(RequestModel):
+    value: int
+    unit: TermUnit
+
+    @model_validator(mode="after")
+    def _at_most_a_century(self) -> Self:
+        if self.unit is TermUnit.YEAR and self.value > MAX_YEARS:
+            raise ValueError(f"a period lasts {MAX_YEARS} years at most")
+        return self
+
+
+class PeriodIn(_Span):
     value: Annotated[int, Field(ge=1, le=1200)]
-    unit: TermUnit
 
 
-class NoticeIn(RequestModel):
+class NoticeIn(_Span):
     value: Annotated[int, Field(ge=0, le=1200)]
-    unit: TermUnit
 
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
@@ -181,11 +195,11 @@ class RateOut(ResponseModel):
 
 
 class ContractCreate(RequestModel):
-    customer_id: int
-    rate_id: int
-    payment_frequency_id: int
+    customer_id: Id
+    rate_id: Id
+    payment_frequency_id: Id
     start_date: date
-    studio_id: int | None = Field(default=None, description="Defaults to the customer's studio.")
+    studio_id: Id | None = Field(default=None, description="Defaults to the customer's studio.")
     third_party_id: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
@@ -225,8 +239,8 @@ class AdditionalModule(ResponseModel):
 
 
 class AdditionalModuleContractRequest(RequestModel):
-    additional_module_id: int
-    payment_frequency_id: int
+    additional_module_id: ReferenceId
+    payment_frequency_id: ReferenceId
     book_trial_period: bool
 
 
@@ -269,7 +283,7 @@ class AdditionalModuleContractExtended(ResponseModel):
 
 class AdditionalModuleContractCancelation(RequestModel):
     cancelation_date: date
-    cancelation_reason_id: int
+    cancelation_reason_id: ReferenceId
 
 
 class VoidResult(ResponseModel):
@@ -303,7 +317,7 @@ class ModuleCreate(RequestModel):
     cancelation_period: NoticeIn | None = None
     trial_period: PeriodIn | None = None
     payment_frequencies: Annotated[list[PaymentFrequencyIn], Field(max_length=20)] = []
-    rate_ids: Annotated[list[int], Field(max_length=200)] = Field(
+    rate_ids: Annotated[list[Id], Field(max_length=200)] = Field(
         default=[], description="The rates whose contracts may book the module."
     )
 

@@ -19,7 +19,7 @@ from openbenefits.kit.downloads import DownloadUrlsDep
 from openbenefits.kit.errors import Unauthorized
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
-from openbenefits.kit.schemas import problem_responses
+from openbenefits.kit.schemas import Id, problem_responses
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import Admin, AdminTenant
 
@@ -35,8 +35,8 @@ fields_router = APIRouter(
     route_class=TransactionalRoute,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
-CustomerId = Annotated[int, Path(alias="customerId")]
-FieldId = Annotated[int, Path(alias="fieldId")]
+CustomerId = Annotated[Id, Path(alias="customerId")]
+FieldId = Annotated[Id, Path(alias="fieldId")]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -67,7 +67,7 @@ async def list_customers(
     clock: ClockDep,
     urls: DownloadUrlsDep,
     paging: Paging,
-    studio_id: Annotated[int | None, Query(alias="studioId")] = None,
+    studio_id: Annotated[Id | None, Query(alias="studioId")] = None,
 ) -> Page[schemas.Customer]:
     rows, total = await service.list_tenant_customers(session, tenant.id, paging, studio_id)
     views = await service.customer_views(session, rows)
@@ -118,7 +118,7 @@ async def delete_idle_period(
     tenant: AdminTenant,
     session: SessionDep,
     customer_id: CustomerId,
-    period_id: Annotated[int, Path(alias="idlePeriodId")],
+    period_id: Annotated[Id, Path(alias="idlePeriodId")],
 ) -> Response:
     customer = await service.get_tenant_customer(session, tenant.id, customer_id)
     await service.delete_idle_period(session, admin, customer, period_id)
@@ -147,7 +147,7 @@ async def check_out(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
-    check_in_id: Annotated[int, Path(alias="checkInId")],
+    check_in_id: Annotated[Id, Path(alias="checkInId")],
     body: schemas.CheckOut,
 ) -> schemas.CheckInOut:
     visit = await activities.check_out(

@@ -1,7 +1,7 @@
 """Studio Open API: customer operations (seed 004), at the reference's paths."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Path, Query, Response, UploadFile
@@ -26,11 +26,10 @@ from openbenefits.customers.views import (
     render_field,
 )
 from openbenefits.kit.downloads import DownloadUrlsDep
-from openbenefits.kit.errors import InvalidRequest
 from openbenefits.kit.pagination import slice_offset
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import BlobsDep, ClockDep, SessionDep, SettingsDep, StudioRoute
-from openbenefits.kit.schemas import studio_error_responses
+from openbenefits.kit.schemas import Day, ReferenceId, studio_error_responses
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -74,8 +73,8 @@ DocumentReader = Annotated[StudioPrincipal, Depends(studio_principal(Scope.CUSTO
 DocumentWriter = Annotated[
     StudioPrincipal, Depends(studio_principal(Scope.CUSTOMER_DOCUMENT_WRITE))
 ]
-CustomerId = Annotated[int, Path(alias="customerId")]
-MediumId = Annotated[int, Path(alias="accessMediumId")]
+CustomerId = Annotated[ReferenceId, Path(alias="customerId")]
+MediumId = Annotated[ReferenceId, Path(alias="accessMediumId")]
 CardFormat = Annotated[CardNumberFormat, Query(alias="cardNumberFormat")]
 
 
@@ -98,7 +97,9 @@ async def get_customers(
     urls: DownloadUrlsDep,
     principal: Reader,
     card_number_format: CardFormat = CardNumberFormat.DECIMAL,
-    last_offset_id: Annotated[int | None, Query(alias="lastOffsetId", deprecated=True)] = None,
+    last_offset_id: Annotated[
+        ReferenceId | None, Query(alias="lastOffsetId", deprecated=True)
+    ] = None,
     offset: str | None = None,
     slice_size: Annotated[int, Query(alias="sliceSize", ge=50, le=500)] = 100,
     customer_status: Annotated[
@@ -302,7 +303,7 @@ async def get_document_by_id(
     urls: DownloadUrlsDep,
     principal: DocumentReader,
     customer_id: CustomerId,
-    document_id: Annotated[int, Path(alias="id")],
+    document_id: Annotated[ReferenceId, Path(alias="id")],
 ) -> schemas.CustomerDocument:
     customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     document = await documents.get_document(session, customer, document_id)
@@ -462,25 +463,18 @@ async def get_customers_checkin_history(
     clock: ClockDep,
     principal: CheckinReader,
     customer_id: CustomerId,
-    from_date: Annotated[date | None, Query(alias="fromDate")] = None,
-    to_date: Annotated[date | None, Query(alias="toDate")] = None,
+    from_date: Annotated[Day | None, Query(alias="fromDate")] = None,
+    to_date: Annotated[Day | None, Query(alias="toDate")] = None,
     slice_size: Annotated[int, Query(alias="sliceSize", ge=1, le=50)] = 10,
     offset: str = "0",
 ) -> schemas.CustomerCheckinSlicedResult:
     """Check-ins between two days (at most 365 days apart; by default the last month), in the
     order they were recorded, in slices."""
-    if not offset.isdigit():
-        raise InvalidRequest(
-            "offset is the last check-in id of the previous slice.",
-            code="INVALID_OFFSET",
-            reference="offset",
-        )
+    after = slice_offset(offset)
     customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     zone = await tenancy_service.studio_zone(session, customer.studio_id)
     start, end = activities.history_range(from_date, to_date, local_date(clock.now(), zone))
-    rows = await activities.check_in_history(
-        session, customer, zone, start, end, int(offset), slice_size
-    )
+    rows = await activities.check_in_history(session, customer, zone, start, end, after, slice_size)
     visible = rows[:slice_size]
     return schemas.CustomerCheckinSlicedResult(
         result=[

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from openbenefits.customers.card_numbers import CardNumberFormat
@@ -17,7 +17,7 @@ from openbenefits.customers.models import (
     CustomerStatus,
     Gender,
 )
-from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
+from openbenefits.kit.schemas import Id, PatchModel, ReferenceId, RequestModel, ResponseModel
 
 Text = Annotated[
     str,
@@ -80,7 +80,7 @@ class AccessMediumDto(ResponseModel):
 
 
 class AccessMediumIn(RequestModel):
-    id: int | None = Field(default=None, description="Ignored: the server assigns ids.")
+    id: ReferenceId | None = Field(default=None, description="Ignored: the server assigns ids.")
     type: AccessMediumType | None = None
     value: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
@@ -238,7 +238,7 @@ class DocumentIdentification(RequestModel):
 
 
 class AdditionalInformationFieldAssignmentIn(RequestModel):
-    additional_information_field_id: int
+    additional_information_field_id: ReferenceId
     value: str = Field(
         description="BOOLEAN: true or false; DATE: yyyy-mm-dd; NUMERIC: an integer; TEXT: "
         "printable text; LIST: the id of one of the field's list items."
@@ -317,7 +317,7 @@ class OpenApiV1CustomerCreateResult(ResponseModel):
 class CustomerAdminCreate(RequestModel):
     """An operator's customer record: any status, in any studio of the tenant."""
 
-    studio_id: int
+    studio_id: Id
     status: CustomerStatus = CustomerStatus.MEMBER
     customer_number: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None
@@ -374,8 +374,8 @@ class CustomerCheckinSlicedResult(ResponseModel):
 class CheckInCreate(RequestModel):
     """A door system letting a customer in (admin API)."""
 
-    customer_id: int
-    studio_id: int
+    customer_id: Id
+    studio_id: Id
     at: datetime | None = Field(default=None, description="Defaults to now.")
 
 
@@ -397,12 +397,11 @@ NonNegative = Annotated[float, Field(ge=0, le=100_000)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
 
-class CustomerWeighings(ResponseModel):
-    """The reference's weighing result. Masses in kg, lengths in cm, shares in percent."""
+class CustomerWeighings(RequestModel):
+    """The reference's weighing result, taken and answered. Masses in kg, lengths in cm, shares
+    in percent."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    database_id: int | None = None
+    database_id: ReferenceId | None = None
     basal_metabolic_rate: NonNegative | None = None
     body_fat_mass: NonNegative | None = None
     body_mass_index: Annotated[float, Field(gt=0, le=200)] | None = None
@@ -474,7 +473,7 @@ class AccessCodeVerdict(ResponseModel):
 
 
 class OpenApiV1CustomerStudioSwitchRequestDto(RequestModel):
-    target_studio_id: int
+    target_studio_id: ReferenceId
     switch_date: date
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
@@ -491,9 +490,7 @@ class ListItemCreate(RequestModel):
 
 
 class ListItemUpdate(RequestModel):
-    id: int | None = Field(
-        default=None, description="An existing item's id; absent for a new item."
-    )
+    id: Id | None = Field(default=None, description="An existing item's id; absent for a new item.")
     name: Text
 
 

@@ -33,6 +33,12 @@ def is_studio_path(path: str) -> bool:
     return path.startswith(STUDIO_PREFIX)
 
 
+def validation_status(path: str) -> int:
+    """The status of input that breaks the rules: the studio reference answers every invalid
+    request with 400; elsewhere a well-formed request that cannot be taken is 422."""
+    return 400 if is_studio_path(path) else 422
+
+
 def render_error(
     request: Request,
     status: int,
@@ -107,9 +113,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
         own = first.get("type", "")
         code = own if _OWN_CODE.match(own) else "VALIDATION_ERROR"
         message = f"{first['location']}: {first['message']}"
-    # The studio reference answers every invalid request with 400; elsewhere a syntactically fine
-    # body that breaks the schema is 422.
-    status = 400 if malformed or is_studio_path(request.url.path) else 422
+    status = 400 if malformed else validation_status(request.url.path)
     return render_error(
         request,
         status,

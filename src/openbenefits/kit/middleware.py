@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and access logging with metrics, and the request body limit."""
+"""ASGI middleware: request ids and access logging with metrics, and the limits input meets
+before anything parses it: the body's size, the nesting depth of JSON, no NUL in the URL."""
 
 import re
 import time
@@ -12,7 +13,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openbenefits.kit.context import request_id_var
-from openbenefits.kit.error_handlers import handle_app_error, handle_unexpected
+from openbenefits.kit.error_handlers import (
+    handle_app_error,
+    handle_http_exception,
+    handle_unexpected,
+    render_error,
+    validation_status,
+)
 from openbenefits.kit.errors import PayloadTooLarge
 from openbenefits.kit.metrics import observe_request
 
@@ -132,3 +139,131 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+# Far deeper than any request body we take (five levels), far shallower than the stack the
+# parsers (Python's json module, pydantic) recurse on.
+MAX_JSON_DEPTH = 32
+_JSON_TOKENS = re.compile(rb'[\[\]{}"\\]')
+_OPENERS = frozenset(b"[{")
+_CLOSERS = frozenset(b"]}")
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+class JsonNesting:
+    """The nesting depth of a JSON text read chunk by chunk: brackets outside strings count."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        # A backslash in a string ended the previous chunk: this chunk's first byte is escaped.
+        self.escaped = False
+
+    def feed(self, chunk: bytes) -> int:
+        """The deepest nesting reached so far within ``chunk``."""
+        deepest = self.depth
+        skipped = 0 if self.escaped else -1
+        self.escaped = False
+        for token in _JSON_TOKENS.finditer(chunk):
+            at = token.start()
+            if at == skipped:
+                continue
+            byte = chunk[at]
+            if self.in_string:
+                if byte == _BACKSLASH:
+                    skipped = at + 1
+                    self.escaped = skipped == len(chunk)
+                elif byte == _QUOTE:
+                    self.in_string = False
+            elif byte == _QUOTE:
+                self.in_string = True
+            elif byte in _OPENERS:
+                self.depth += 1
+                deepest = max(deepest, self.depth)
+            elif byte in _CLOSERS:
+                self.depth -= 1
+        return deepest
+
+
+def _is_json(headers: Headers) -> bool:
+    """Whether the body is one the framework parses as JSON (as FastAPI decides it: no content
+    type, or application/json or application/*+json) and there is one."""
+    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        return False
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type in ("", "application/json") or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class JsonDepthMiddleware:
+    """Refuses a JSON body nested deeper than ``max_depth`` before anything parses it: the
+    parsers recurse once per level, so a deep enough document would exhaust the stack in any
+    of them (the framework's, the token endpoint's, the lean lane's). The body is read ahead
+    and checked as it arrives, so a refusal does not wait for the rest; the app then reads it
+    unchanged. Installed inside the size limit, which bounds what is read ahead."""
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(Headers(scope=scope)):
+            await self.app(scope, receive, send)
+            return
+        nesting = JsonNesting()
+        messages: list[Message] = []
+        try:
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                if nesting.feed(message.get("body", b"")) > self.max_depth:
+                    await self._refuse(scope, receive, send)
+                    return
+                if not message.get("more_body"):
+                    break
+        except HTTPException as error:
+            # The size limit, counting a chunked body.
+            response = await handle_http_exception(Request(scope), error)
+            await response(scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # 400 on every surface, as JSON that does not parse (MALFORMED_JSON) is.
+        response = render_error(
+            Request(scope),
+            400,
+            "JSON_TOO_DEEP",
+            f"The JSON body nests deeper than {self.max_depth} levels.",
+        )
+        await response(scope, receive, send)
+
+
+class NulMiddleware:
+    """Refuses a path or query string holding a NUL character (``%00``), as the surface
+    answers invalid input: no text the service keeps or looks up may hold one (PostgreSQL
+    cannot store it), and any path or query parameter of any route could carry it there. Bodies
+    are held to the same rule by the request models (kit/schemas.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
+            request = Request(scope)
+            response = render_error(
+                request,
+                validation_status(request.url.path),
+                "NUL_CHARACTER",
+                "The path and the query must not contain NUL characters.",
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

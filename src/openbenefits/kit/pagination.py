@@ -12,11 +12,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.kit.errors import InvalidRequest
+from openbenefits.kit.schemas import INT64_MAX
 
 T = TypeVar("T")
 R = TypeVar("R")
 # Ids are 64-bit; a longer number could not be compared with them in the database.
 _OFFSET = re.compile(r"^[0-9]{1,18}$")
+MAX_PER_PAGE = 500
+# So that the rows skipped, (page - 1) * perPage, fit the database's 64-bit OFFSET.
+MAX_PAGE = INT64_MAX // MAX_PER_PAGE
 
 
 def slice_offset(offset: str) -> int:
@@ -68,8 +72,8 @@ class PageParams:
 
 
 async def page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
-    per_page: Annotated[int, Query(alias="perPage", ge=1, le=500)] = 50,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
+    per_page: Annotated[int, Query(alias="perPage", ge=1, le=MAX_PER_PAGE)] = 50,
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)
 

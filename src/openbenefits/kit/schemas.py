@@ -1,13 +1,156 @@
 """Base wire models: camelCase on the wire, snake_case in Python; request bodies reject unknown
-fields so that a typo is an error, not silently ignored data."""
+fields so that a typo is an error, not silently ignored data.
 
-from typing import Self
+The input policy of every surface lives here too, so that no route needs to remember it:
 
-from pydantic import BaseModel, ConfigDict, model_validator
+- Integers are 64-bit, as the database stores them. An id is ``Id`` (1 .. 2^63-1) on the admin
+  and loyalty surfaces and ``ReferenceId`` on the studio surface (any 64-bit value, the
+  reference's ``int64``: an id nothing has is answered 404). Every other integer input carries
+  bounds of its own.
+- Days, instants and durations lie within the calendar the service computes with: days from
+  ``EARLIEST_DAY`` (birth dates) to ``LATEST_DAY``, instants with an offset, durations up to
+  ``LONGEST_DURATION``. Term arithmetic on the latest day (six terms of a hundred years at
+  most) stays far below Python's year 9999.
+- Text holds no NUL character (PostgreSQL cannot store one).
+
+Every member of an ``InputModel`` (so of every ``RequestModel``) is checked against the
+calendar and the text rules; query parameters take ``Day`` and ``Instant``, and paths and query
+strings with a NUL are refused before routing (kit/middleware.py).
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Self, TypeVar
+
+from annotated_types import Ge, Lt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# Bounds from annotated-types rather than ``Field``, so that a route can wrap these types in
+# ``Path(...)`` or ``Query(...)`` and keep them. The upper bound is exclusive: the OpenAPI
+# document holds bounds as floats, and 2^63 is one exactly, 2^63 - 1 is not.
+Id = Annotated[int, Ge(1), Lt(INT64_MAX + 1)]
+# Documented as the reference documents its ids (our contract test holds parameters to it).
+ReferenceId = Annotated[
+    int, Ge(INT64_MIN), Lt(INT64_MAX + 1), WithJsonSchema({"type": "integer", "format": "int64"})
+]
 
 
-class RequestModel(BaseModel):
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+# The instants of those days in UTC, whatever offset an instant is written with (compared as
+# instants, which no offset can overflow).
+_FIRST_INSTANT = datetime.combine(EARLIEST_DAY, time(), UTC)
+_END_INSTANT = datetime.combine(LATEST_DAY + timedelta(days=1), time(), UTC)
+LONGEST_DURATION = timedelta(days=36_525)
+_BETWEEN = f"must lie between {EARLIEST_DAY} and {LATEST_DAY}"
+
+T = TypeVar("T")
+
+
+def checked_input(value: T) -> T:
+    """``value`` if it follows the input policy: days, instants and durations within the
+    calendar, text without NUL (PostgreSQL cannot store it); lists and mappings member by
+    member."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("NUL_CHARACTER", "must not contain NUL characters")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            checked_input(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            checked_input(key)
+            checked_input(item)
+    else:
+        within_calendar(value)
+    return value
+
+
+def within_calendar(value: T) -> T:
+    """``value`` if it is a day, an instant or a duration the service can compute with, or
+    anything else."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise PydanticCustomError(
+                "INSTANT_WITHOUT_OFFSET", "must carry a UTC offset (Z or +hh:mm)"
+            )
+        if not _FIRST_INSTANT <= value < _END_INSTANT:
+            raise PydanticCustomError("DATE_OUT_OF_RANGE", f"{_BETWEEN} (in UTC)")
+    elif isinstance(value, date):
+        if not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise PydanticCustomError("DATE_OUT_OF_RANGE", _BETWEEN)
+    elif isinstance(value, timedelta) and value > LONGEST_DURATION:
+        raise PydanticCustomError(
+            "DURATION_OUT_OF_RANGE", f"must be at most {LONGEST_DURATION.days} days"
+        )
+    return value
+
+
+def in_utc(value: datetime | date) -> datetime | date:
+    """An instant in UTC, whatever offset it arrived with (instants are kept and answered in
+    UTC); a day as it is."""
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
+Day = Annotated[date, AfterValidator(within_calendar)]
+Instant = Annotated[AwareDatetime, AfterValidator(within_calendar), AfterValidator(in_utc)]
+
+
+class _NotNull:
+    """Refuses ``null`` for a member whose absence (``None``, its default) means something, and
+    leaves ``null`` out of its JSON schema."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(_refuse_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        nullable = handler(schema)
+        branches = [b for b in nullable.get("anyOf", []) if b != {"type": "null"}]
+        rest = {key: value for key, value in nullable.items() if key != "anyOf"}
+        return {**branches[0], **rest} if len(branches) == 1 else {**rest, "anyOf": branches}
+
+
+def _refuse_null(value: object) -> object:
+    if value is None:
+        raise PydanticCustomError("NULL_NOT_ALLOWED", "may be left out, but not null")
+    return value
+
+
+# A member that may be left out (then None) but not sent as null: ``x: Omittable[int] = None``.
+Omittable = Annotated[T | None, _NotNull()]
+
+
+class InputModel(BaseModel):
+    """What a client sent: every member follows the input policy (``checked_input``)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _checked(cls, value: Any) -> Any:
+        return checked_input(value)
+
+
+class RequestModel(InputModel):
+    """A request body or part of one. ``X | None`` accepts ``null`` (it empties the member); a
+    member that may be left out but not emptied is ``Omittable[X]``."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 

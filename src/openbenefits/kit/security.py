@@ -91,33 +91,3 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def credential_owner(master: bytes, api_key: str | None, authorization: str | None) -> str | None:
-    """A stable name for whoever presents these credentials, without a database round trip.
-
-    An API key is its own principal; a bearer token's principal is its subject, which stays the
-    same across the short-lived tokens a client fetches. ``None`` for absent or forged credentials
-    (the route's own authentication then refuses the request).
-    """
-    if api_key:
-        return f"key:{hash_secret(master, api_key)}"
-    token = bearer_token(authorization)
-    if token is None:
-        return None
-    try:
-        claims = jwt.decode(
-            token,
-            derive_key(master, "jwt"),
-            algorithms=[TOKEN_ALGORITHM],
-            issuer=TOKEN_ISSUER,
-            options={
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "require": ["sub", "aud"],
-            },
-        )
-    except jwt.PyJWTError:
-        return None
-    return f"token:{claims['aud']}:{claims['sub']}"

@@ -11,6 +11,7 @@ from typing import TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from openbenefits.kit.errors import Unauthorized
+from openbenefits.kit.idempotency import HEADER as IDEMPOTENCY_HEADER
 from openbenefits.kit.lean import MAX_ID_DIGITS, Answer, LeanRequest, LeanRoute
 from openbenefits.loyalty import entitlements, points, schemas, usage
 from openbenefits.loyalty.models import PointsTransactionType
@@ -22,16 +23,22 @@ _TRAVEL_DATE: TypeAdapter[schemas.TravelDate] = TypeAdapter(schemas.TravelDate)
 _ENTITLEMENTS = TypeAdapter(list[schemas.Entitlement])
 _ENTITLEMENT_PARAMETERS = {"travelDate", "excludeSubContracts"}
 _JSON = "application/json"
+_IDEMPOTENCY_HEADER = IDEMPOTENCY_HEADER.lower().encode()
 M = TypeVar("M", bound=BaseModel)
 
 
 def _principal(request: LeanRequest, scope: LoyaltyScope) -> LoyaltyPrincipal | None:
+    """The token's principal if it verifies, its client is known here to be in force and it
+    carries ``scope``; anything else (a client to look up, a retry with an ``Idempotency-Key``)
+    is the framework's route's business."""
     token = request.bearer_token()
-    if token is None:
+    if token is None or request.header(_IDEMPOTENCY_HEADER) is not None:
         return None
     try:
         principal = request.state.loyalty_tokens.principal(token, request.state.clock.now())
     except Unauthorized:
+        return None
+    if request.state.revocations.clients.get(principal.client_id) is not True:
         return None
     return principal if scope in principal.scopes else None
 
@@ -78,6 +85,7 @@ async def entitlements_by_customer_number(request: LeanRequest) -> Answer | None
         or len(parameters) != len(query)
         or not parameters.keys() <= _ENTITLEMENT_PARAMETERS
         or parameters.get("excludeSubContracts", "false") not in ("true", "false")
+        or int(request.match["customer"]) > schemas.MAX_CUSTOMER_NUMBER
     ):
         return None
     travel = None

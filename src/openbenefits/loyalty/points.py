@@ -122,6 +122,15 @@ def _check_allowed(
             f"The balance is {balance}; {data.amount} cannot be withdrawn.",
             code="INSUFFICIENT_POINTS",
         )
+    if (
+        data.transaction_type != PointsTransactionType.WITHDRAWAL
+        and balance + data.amount > schemas.MAX_POINTS
+    ):
+        raise Conflict(
+            f"The balance is {balance}; with {data.amount} more it would exceed "
+            f"{schemas.MAX_POINTS}.",
+            code="POINTS_BALANCE_LIMIT",
+        )
 
 
 def _rendered(row: Mapping[str, Any], contract_uuid: str) -> schemas.PointsTransactionOut:
@@ -225,6 +234,7 @@ def _write_statement() -> Executable:
                 ),
             ),
             LoyaltyContract.points_balance + delta >= 0,
+            LoyaltyContract.points_balance + delta <= schemas.MAX_POINTS,
         )
         .with_for_update()
         .cte("locked")

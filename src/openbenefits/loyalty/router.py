@@ -1,7 +1,6 @@
 """The loyalty programs API (seed 003) under ``/customers/v2/benefits``: bearer tokens from
 ``POST /oauth/token``; the token's organisation is the caller's."""
 
-from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -15,7 +14,7 @@ from openbenefits.kit.routing import (
     SettingsDep,
     TransactionalRoute,
 )
-from openbenefits.kit.schemas import problem_responses
+from openbenefits.kit.schemas import Id, Instant, problem_responses
 from openbenefits.loyalty import contracts, entitlements, points, programs, schemas, usage
 from openbenefits.tenancy.auth import loyalty_principal
 from openbenefits.tenancy.principals import LoyaltyPrincipal
@@ -34,10 +33,10 @@ reading_posts = APIRouter(
 Reader = Annotated[LoyaltyPrincipal, Depends(loyalty_principal(LoyaltyScope.LOYALTY_READ))]
 Writer = Annotated[LoyaltyPrincipal, Depends(loyalty_principal(LoyaltyScope.LOYALTY_WRITE))]
 Pages = Annotated[PageParams, Depends(page_params)]
-ProgramId = Annotated[int, Path(alias="loyaltyProgramId")]
+ProgramId = Annotated[Id, Path(alias="loyaltyProgramId")]
 ContractUuid = Annotated[str, Path(alias="uuid", max_length=36)]
-CustomerNumber = Annotated[int, Path(alias="customerNumber", ge=1)]
-OrganisationId = Annotated[int, Path(alias="customerOrganisationId")]
+CustomerNumber = Annotated[schemas.CustomerNumber, Path(alias="customerNumber")]
+OrganisationId = Annotated[Id, Path(alias="customerOrganisationId")]
 IncludeConsumers = Annotated[schemas.IncludeConsumers, Query(alias="includeConsumers")]
 IncludeEvents = Annotated[bool, Query(alias="includeOrderLineEvents")]
 TravelDate = Annotated[
@@ -169,14 +168,14 @@ async def search_contracts(
     principal: Reader,
     params: Pages,
     uuid: Annotated[str | None, Query(max_length=36)] = None,
-    customer_number: Annotated[int | None, Query(alias="customerNumber")] = None,
+    customer_number: Annotated[schemas.CustomerNumber | None, Query(alias="customerNumber")] = None,
     customer_ref: Annotated[str | None, Query(alias="customerRef", max_length=200)] = None,
-    loyalty_program_id: Annotated[int | None, Query(alias="loyaltyProgramId")] = None,
+    loyalty_program_id: Annotated[Id | None, Query(alias="loyaltyProgramId")] = None,
     contract_holder: Annotated[bool | None, Query(alias="contractHolder")] = None,
-    consumable_after: Annotated[datetime | None, Query(alias="consumableAfter")] = None,
-    consumable_before: Annotated[datetime | None, Query(alias="consumableBefore")] = None,
-    expiration_date_after: Annotated[datetime | None, Query(alias="expirationDateAfter")] = None,
-    expiration_date_before: Annotated[datetime | None, Query(alias="expirationDateBefore")] = None,
+    consumable_after: Annotated[Instant | None, Query(alias="consumableAfter")] = None,
+    consumable_before: Annotated[Instant | None, Query(alias="consumableBefore")] = None,
+    expiration_date_after: Annotated[Instant | None, Query(alias="expirationDateAfter")] = None,
+    expiration_date_before: Annotated[Instant | None, Query(alias="expirationDateBefore")] = None,
     external_ref: Annotated[str | None, Query(alias="externalRef", max_length=200)] = None,
     sort_by: Annotated[schemas.ContractSort, Query(alias="sortBy")] = (
         schemas.ContractSort.CREATED_AT
@@ -273,8 +272,10 @@ async def add_contract_consumer(
     uuid: ContractUuid,
     body: schemas.ConsumerCreate,
 ) -> schemas.ConsumerOut:
-    """Connects a customer. One holder, of the owning organisation, and first; customers of
-    other organisations only where the program allows it; all policies must match (401)."""
+    """Connects one of your customers (another organisation's is 403). One holder, of the
+    owning organisation, and first; another organisation's contract only where its program
+    allows other organisations (else 404, as an unknown contract); all policies must match
+    (401)."""
     consumer, customer = await contracts.add_consumer(
         session, principal, settings.signing_key, uuid, body, clock.now()
     )
@@ -313,7 +314,8 @@ async def remove_contract_consumer(
     organisation_id: OrganisationId,
     customer_number: CustomerNumber,
 ) -> Response:
-    """Removes a consumer; removing the holder makes the contract inaccessible for good."""
+    """Removes a consumer (the owning organisation any, another organisation its own
+    customers); removing the holder makes the contract inaccessible for good."""
     await contracts.remove_consumer(
         session, principal, uuid, organisation_id, customer_number, clock.now()
     )

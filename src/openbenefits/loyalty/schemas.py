@@ -1,6 +1,6 @@
 """Wire shapes of the loyalty programs API (seed 003): camelCase, as in the seed's examples."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
@@ -15,14 +15,27 @@ from pydantic import (
 )
 
 from openbenefits.kit.durations import DayTimeDuration
-from openbenefits.kit.schemas import RequestModel, ResponseModel
+from openbenefits.kit.schemas import (
+    Id,
+    Instant,
+    Omittable,
+    RequestModel,
+    ResponseModel,
+    in_utc,
+    within_calendar,
+)
 from openbenefits.loyalty.models import PointsTransactionType, ProgramType
 from openbenefits.loyalty.versions import VersionStatus
 
-# Instants are kept and answered in UTC, whatever offset they arrived with.
-Instant = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
-# An instant, or (without a time) a day in the organisation's time zone.
-TravelDate = Annotated[Instant | date, Field(union_mode="left_to_right")]
+# An instant (kept in UTC), or (without a time) a day in the organisation's time zone; checked
+# against the calendar once it is one or the other.
+TravelDate = Annotated[
+    AwareDatetime | date,
+    Field(union_mode="left_to_right"),
+    AfterValidator(within_calendar),
+    AfterValidator(in_utc),
+]
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Reference = Annotated[
@@ -34,10 +47,14 @@ ProgramCode = Annotated[
 LanguageCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2,3}$")
 ]
-CustomerNumber = Annotated[int, Field(ge=1, le=10**15)]
+MAX_CUSTOMER_NUMBER = 10**15
+CustomerNumber = Annotated[int, Field(ge=1, le=MAX_CUSTOMER_NUMBER)]
 CouponsLimit = Annotated[int, Field(ge=0, le=100_000)]
 # Points and discounts: positive, at most two decimals.
 CENT = Decimal("0.01")
+# The most a balance may hold: what the ledger's columns hold, 18 digits (2 of them decimals),
+# as an amount.
+MAX_POINTS = Decimal("9999999999999999.99")
 # Kept to the cent, so an answer reads the same whether just written or read back.
 PositiveAmount = Annotated[
     Decimal,
@@ -72,17 +89,21 @@ def _unique_languages(descriptions: list[Description] | None) -> list[Descriptio
     return descriptions
 
 
+COUPON_VALIDITY = "COUPONS: how long the contract one used coupon creates lasts."
+
+
 class VersionFields(RequestModel):
     """What a version may set; in a new version, whatever is omitted is copied from the
-    previous one."""
+    previous one. A version always starts, and a COUPONS version always has coupons: those
+    members may be left out, not emptied."""
 
     product_version: Text | None = None
-    start_date: Instant | None = None
+    start_date: Omittable[Instant] = None
     end_date: Instant | None = None
     usage_validity_period: DayTimeDuration | None = None
-    default_coupons_limit: CouponsLimit | None = None
-    coupon_validity_period: DayTimeDuration | None = Field(
-        default=None, description="COUPONS: how long the contract one used coupon creates lasts."
+    default_coupons_limit: Omittable[CouponsLimit] = None
+    coupon_validity_period: Omittable[DayTimeDuration] = Field(
+        default=None, description=COUPON_VALIDITY
     )
     descriptions: list[Description] | None = None
 
@@ -100,6 +121,11 @@ class ProgramCreate(VersionFields):
     product_id: Text
     internal_description: LongText | None = None
     start_date: Instant
+    # Only COUPONS programs have coupons: for the others, null is as good as absent.
+    default_coupons_limit: CouponsLimit | None = None
+    coupon_validity_period: DayTimeDuration | None = Field(
+        default=None, description=COUPON_VALIDITY
+    )
     loyalty_program_code: ProgramCode | None = None
     allow_other_organisations: bool = Field(
         default=False,
@@ -188,7 +214,7 @@ class ContractCreate(RequestModel):
 
 
 class ConsumerCreate(RequestModel):
-    customer_organisation_id: int
+    customer_organisation_id: Id
     customer_number: CustomerNumber
     customer_ref: Reference | None = None
     is_contract_holder: bool = False
@@ -325,7 +351,7 @@ class PointsTransactionCreate(RequestModel):
     external_ref: Reference = Field(
         description="A retry with the same reference returns the first result."
     )
-    refund_of: int | None = Field(
+    refund_of: Id | None = Field(
         default=None, description="REFUND: the id of the withdrawal it gives back (in part)."
     )
 

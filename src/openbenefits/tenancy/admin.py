@@ -7,9 +7,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from openbenefits.kit.pagination import Page, PageParams, page_of, page_params
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
-from openbenefits.kit.schemas import problem_responses
+from openbenefits.kit.schemas import Id, problem_responses
 from openbenefits.tenancy import schemas, service
-from openbenefits.tenancy.auth import Admin, AdminTenant, PrincipalCacheDep
+from openbenefits.tenancy.auth import (
+    Admin,
+    AdminTenant,
+    GlobalAdmin,
+    PrincipalCacheDep,
+    RevocationsDep,
+)
 
 router = APIRouter(
     prefix="/admin/v1",
@@ -23,8 +29,9 @@ CREATED = status.HTTP_201_CREATED
 
 
 @router.post("/tenants", status_code=CREATED, response_model=schemas.TenantOut)
-async def create_tenant(admin: Admin, session: SessionDep, body: schemas.TenantCreate) -> object:
-    admin.require_global()
+async def create_tenant(
+    admin: GlobalAdmin, session: SessionDep, body: schemas.TenantCreate
+) -> object:
     return await service.create_tenant(session, admin, body)
 
 
@@ -64,7 +71,7 @@ async def list_studios(tenant: AdminTenant, session: SessionDep, paging: Paging)
 
 @router.get(f"{TENANT}/studios/{{studioId}}", response_model=schemas.StudioOut)
 async def get_studio(
-    tenant: AdminTenant, session: SessionDep, studio_id: Annotated[int, Path(alias="studioId")]
+    tenant: AdminTenant, session: SessionDep, studio_id: Annotated[Id, Path(alias="studioId")]
 ) -> object:
     return await service.get_studio(session, tenant.id, studio_id)
 
@@ -74,7 +81,7 @@ async def update_studio(
     admin: Admin,
     tenant: AdminTenant,
     session: SessionDep,
-    studio_id: Annotated[int, Path(alias="studioId")],
+    studio_id: Annotated[Id, Path(alias="studioId")],
     body: schemas.StudioUpdate,
 ) -> object:
     studio = await service.get_studio(session, tenant.id, studio_id)
@@ -99,7 +106,7 @@ async def list_partners(tenant: AdminTenant, session: SessionDep, paging: Paging
 
 @router.get(f"{TENANT}/partners/{{partnerId}}", response_model=schemas.PartnerOut)
 async def get_partner(
-    tenant: AdminTenant, session: SessionDep, partner_id: Annotated[int, Path(alias="partnerId")]
+    tenant: AdminTenant, session: SessionDep, partner_id: Annotated[Id, Path(alias="partnerId")]
 ) -> object:
     return await service.get_partner(session, tenant.id, partner_id)
 
@@ -118,8 +125,8 @@ async def list_integrations(
     tenant: AdminTenant,
     session: SessionDep,
     paging: Paging,
-    studio_id: Annotated[int | None, Query(alias="studioId")] = None,
-    partner_id: Annotated[int | None, Query(alias="partnerId")] = None,
+    studio_id: Annotated[Id | None, Query(alias="studioId")] = None,
+    partner_id: Annotated[Id | None, Query(alias="partnerId")] = None,
 ) -> object:
     rows, total = await service.list_integrations(
         session, tenant.id, paging, studio_id=studio_id, partner_id=partner_id
@@ -127,7 +134,7 @@ async def list_integrations(
     return page_of(schemas.IntegrationOut, rows, total, paging)
 
 
-IntegrationId = Annotated[int, Path(alias="integrationId")]
+IntegrationId = Annotated[Id, Path(alias="integrationId")]
 
 
 @router.get(
@@ -155,8 +162,8 @@ async def update_integration(
 
 # Credentials
 
-KeyId = Annotated[int, Path(alias="apiKeyId")]
-ClientRowId = Annotated[int, Path(alias="oauthClientId")]
+KeyId = Annotated[Id, Path(alias="apiKeyId")]
+ClientRowId = Annotated[Id, Path(alias="oauthClientId")]
 
 
 @router.post(f"{TENANT}/api-keys", status_code=CREATED, response_model=schemas.ApiKeyCreated)
@@ -228,10 +235,33 @@ async def list_oauth_clients(tenant: AdminTenant, session: SessionDep, paging: P
 
 @router.delete(f"{TENANT}/oauth-clients/{{oauthClientId}}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_oauth_client(
-    admin: Admin, tenant: AdminTenant, session: SessionDep, clock: ClockDep, row_id: ClientRowId
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    clock: ClockDep,
+    revocations: RevocationsDep,
+    row_id: ClientRowId,
 ) -> Response:
+    """Its tokens stop working at once in this process, within ``api_key_cache_seconds`` in the
+    others."""
     client = await service.get_oauth_client(session, tenant.id, row_id)
     await service.revoke(session, admin, client, clock.now())
+    revocations.clients.discard(client.client_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/admin-tokens/{tokenId}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_admin_token(
+    admin: GlobalAdmin,
+    session: SessionDep,
+    clock: ClockDep,
+    revocations: RevocationsDep,
+    token_id: Annotated[str, Path(alias="tokenId", min_length=1, max_length=64)],
+) -> Response:
+    """Withdraw an admin token by its id (printed by `openbenefits admin-token`): refused at
+    once in this process, within ``api_key_cache_seconds`` in the others."""
+    await service.revoke_admin_token(session, admin, token_id, clock.now())
+    revocations.admin_tokens.discard(token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

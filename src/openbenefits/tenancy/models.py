@@ -98,3 +98,14 @@ class OAuthClient(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
     revoked_at: Mapped[datetime | None]
+
+
+class AdminTokenRevocation(Base):
+    """An admin token withdrawn before its expiry. Admin tokens are signed, not stored: a token is
+    in force while it verifies and its id is not here."""
+
+    __tablename__ = "admin_token_revocations"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[datetime]
+    revoked_by: Mapped[str] = mapped_column(String(200))

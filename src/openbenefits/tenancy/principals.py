@@ -32,6 +32,11 @@ class StudioPrincipal:
     def audit_ref(self) -> str:
         return f"api_key:{self.api_key_id}"
 
+    @property
+    def idempotency_owner(self) -> str:
+        # A key belongs to one studio of one tenant for good.
+        return f"studio:api_key:{self.api_key_id}"
+
     def require(self, *scopes: str, any_of: bool = False) -> None:
         require_scopes(self.scopes, scopes, any_of=any_of, credential="API key")
 
@@ -48,20 +53,33 @@ class LoyaltyPrincipal:
     def audit_ref(self) -> str:
         return f"oauth_client:{self.client_id}"
 
+    @property
+    def idempotency_owner(self) -> str:
+        # The client, not its token: a retry may come with the next short-lived token.
+        return f"loyalty:oauth_client:{self.client_id}:organisation:{self.tenant_id}"
+
     def require(self, *scopes: str) -> None:
         require_scopes(self.scopes, scopes, any_of=False, credential="token")
 
 
 @dataclass(frozen=True)
 class AdminPrincipal:
-    """An operator. ``tenant_id`` None means every tenant; otherwise just that one."""
+    """An operator's admin token. ``tenant_id`` None means every tenant; otherwise just that
+    one. ``token_id`` names the token, so that it can be revoked."""
 
     name: str
     tenant_id: int | None
+    token_id: str
 
     @property
     def audit_ref(self) -> str:
         return f"admin:{self.name}"
+
+    @property
+    def idempotency_owner(self) -> str:
+        # The token, not the operator's name: names are free text, chosen when a token is made.
+        binding = "all" if self.tenant_id is None else self.tenant_id
+        return f"admin:token:{self.token_id}:tenant:{binding}"
 
     def check_tenant(self, tenant_id: int) -> None:
         # Another tenant's resources do not exist for a tenant-bound operator: 404, never 403.

@@ -90,6 +90,7 @@ async def issue_token(
 
 @studio_router.head(
     "/v1/{path:path}",
+    response_class=Response,
     responses=studio_error_responses(401),
     summary="Check an API key",
     description="Answers 200 for a valid X-API-KEY and 401 otherwise, on any studio path.",

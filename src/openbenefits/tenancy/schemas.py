@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
+from openbenefits.kit.schemas import Id, InputModel, PatchModel, RequestModel, ResponseModel
 from openbenefits.tenancy.scopes import LoyaltyScope, StudioScope
 
 _ZONES = frozenset(available_timezones())
@@ -89,8 +89,8 @@ class PartnerOut(ResponseModel):
 
 
 class IntegrationCreate(RequestModel):
-    partner_id: int
-    studio_id: int
+    partner_id: Id
+    studio_id: Id
     active: bool = True
     direct_cancelation: bool = False
     direct_withdrawal: bool = False
@@ -114,8 +114,9 @@ class IntegrationOut(ResponseModel):
 
 
 class ApiKeyCreate(RequestModel):
-    studio_id: int
-    partner_integration_id: int | None = None
+    studio_id: Id
+    partner_integration_id: Id | None = None
+
     name: Name
     scopes: Annotated[list[StudioScope], Field(min_length=1)]
 
@@ -155,7 +156,7 @@ class OAuthClientCreated(OAuthClientOut):
     client_secret: str = Field(description="Shown only in this response; store it now.")
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(InputModel):
     """RFC 6749 §4.4 client-credentials request, accepted as form or JSON. Unknown parameters are
     ignored, as RFC 6749 §3.2 requires."""
 

@@ -1,6 +1,7 @@
 """Business rules for tenancy: what may be created, and the credentials that act for a tenant."""
 
 import hmac
+import secrets
 from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -16,8 +17,8 @@ from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.kit.schemas import RequestModel
 from openbenefits.kit.security import hash_secret, new_secret, sign_token
 from openbenefits.tenancy import schemas
-from openbenefits.tenancy.key_cache import PrincipalCache
 from openbenefits.tenancy.models import (
+    AdminTokenRevocation,
     ApiKey,
     OAuthClient,
     Partner,
@@ -307,16 +308,8 @@ async def revoke(
         _audit(session, actor, "revoked", credential)
 
 
-async def authenticate_api_key(
-    session: AsyncSession, master: bytes, key: str | None, cache: PrincipalCache
-) -> StudioPrincipal:
-    if not key:
-        raise Unauthorized("The X-API-KEY header is missing.", code="API_KEY_MISSING")
-    key_hash = hash_secret(master, key)
-    # Fresh only: a request that reaches this lookup may be the one renewing the entry.
-    cached = cache.fresh(key_hash)
-    if cached is not None:
-        return cached
+async def api_key_principal(session: AsyncSession, key_hash: str) -> StudioPrincipal | None:
+    """The principal of the API key with this hash, unless there is none or it is revoked."""
     row = (
         await session.execute(
             select(ApiKey, PartnerIntegration.partner_id)
@@ -325,10 +318,9 @@ async def authenticate_api_key(
         )
     ).first()
     if row is None:
-        cache.discard(key_hash)
-        raise Unauthorized("The API key is not valid.", code="API_KEY_INVALID")
+        return None
     api_key, partner_id = row
-    principal = StudioPrincipal(
+    return StudioPrincipal(
         api_key_id=api_key.id,
         tenant_id=api_key.tenant_id,
         studio_id=api_key.studio_id,
@@ -336,8 +328,6 @@ async def authenticate_api_key(
         partner_id=partner_id,
         scopes=frozenset(api_key.scopes),
     )
-    cache.put(key_hash, principal)
-    return principal
 
 
 # OAuth clients and tokens
@@ -430,16 +420,63 @@ async def issue_access_token(
     )
 
 
+async def oauth_client_in_force(session: AsyncSession, client_id: str) -> bool:
+    """Whether the client a loyalty token names still exists and is not revoked: its tokens
+    stop working when it stops."""
+    found = await session.scalar(
+        select(OAuthClient.id).where(
+            OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None)
+        )
+    )
+    return found is not None
+
+
+def new_admin_token_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def issue_admin_token(
-    master: bytes, *, name: str, tenant_id: int | None, now: datetime, ttl: timedelta
+    master: bytes,
+    *,
+    name: str,
+    tenant_id: int | None,
+    now: datetime,
+    ttl: timedelta,
+    token_id: str | None = None,
 ) -> str:
+    """A signed admin token; ``token_id`` (its ``jti``, random unless given) is what revokes it."""
     return sign_token(
         master,
         subject=name,
         audience=ADMIN_AUDIENCE,
         now=now,
         ttl=ttl,
-        claims={"tenant": tenant_id},
+        claims={"tenant": tenant_id, "jti": token_id or new_admin_token_id()},
+    )
+
+
+async def admin_token_in_force(session: AsyncSession, token_id: str) -> bool:
+    revoked = await session.get(AdminTokenRevocation, token_id)
+    return revoked is None
+
+
+async def revoke_admin_token(
+    session: AsyncSession, actor: Actor, token_id: str, now: datetime
+) -> None:
+    """Withdraw an admin token by its id; revoking twice changes nothing."""
+    if await session.get(AdminTokenRevocation, token_id) is not None:
+        return
+    session.add(AdminTokenRevocation(token_id=token_id, revoked_at=now, revoked_by=actor.audit_ref))
+    await flush_or_conflict(
+        session, "The admin token is being revoked already.", code="ADMIN_TOKEN_REVOKED"
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="admin_token.revoked",
+        entity_type="admin_token",
+        entity_id=token_id,
+        tenant_id=None,
     )
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from openbenefits.kit.pagination import Page, PageParams, page_of, page_params
-from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
-from openbenefits.kit.schemas import problem_responses
+from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
+from openbenefits.kit.schemas import Id, problem_responses
 from openbenefits.tenancy.auth import Admin, AdminTenant
 from openbenefits.webhooks import schemas, service
 from openbenefits.webhooks.models import DeliveryState, WebhookSubscription
@@ -19,16 +19,16 @@ router = APIRouter(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 Paging = Annotated[PageParams, Depends(page_params)]
-SubscriptionId = Annotated[int, Path(alias="subscriptionId")]
-DeliveryId = Annotated[int, Path(alias="deliveryId")]
+SubscriptionId = Annotated[Id, Path(alias="subscriptionId")]
+DeliveryId = Annotated[Id, Path(alias="deliveryId")]
 SUBSCRIPTIONS = "/webhook-subscriptions"
 SUBSCRIPTION = f"{SUBSCRIPTIONS}/{{subscriptionId}}"
 DELIVERY = "/webhook-deliveries/{deliveryId}"
 
 
-def _with_secret(subscription: WebhookSubscription) -> schemas.SubscriptionWithSecret:
+def _with_secret(subscription: WebhookSubscription, secret: str) -> schemas.SubscriptionWithSecret:
     out = schemas.SubscriptionOut.model_validate(subscription).model_dump()
-    return schemas.SubscriptionWithSecret.model_validate({**out, "secret": subscription.secret})
+    return schemas.SubscriptionWithSecret.model_validate({**out, "secret": secret})
 
 
 @router.post(
@@ -37,9 +37,16 @@ def _with_secret(subscription: WebhookSubscription) -> schemas.SubscriptionWithS
     response_model=schemas.SubscriptionWithSecret,
 )
 async def create_subscription(
-    admin: Admin, tenant: AdminTenant, session: SessionDep, body: schemas.SubscriptionCreate
+    admin: Admin,
+    tenant: AdminTenant,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: schemas.SubscriptionCreate,
 ) -> object:
-    return _with_secret(await service.create_subscription(session, admin, tenant.id, body))
+    subscription, secret = await service.create_subscription(
+        session, admin, settings.keyring, tenant.id, body, settings.webhook_allowed_networks
+    )
+    return _with_secret(subscription, secret)
 
 
 @router.get(SUBSCRIPTIONS, response_model=Page[schemas.SubscriptionOut])
@@ -47,7 +54,7 @@ async def list_subscriptions(
     tenant: AdminTenant,
     session: SessionDep,
     paging: Paging,
-    integration_id: Annotated[int | None, Query(alias="partnerIntegrationId")] = None,
+    integration_id: Annotated[Id | None, Query(alias="partnerIntegrationId")] = None,
 ) -> object:
     rows, total = await service.list_subscriptions(session, tenant.id, paging, integration_id)
     return page_of(schemas.SubscriptionOut, rows, total, paging)
@@ -65,11 +72,14 @@ async def update_subscription(
     admin: Admin,
     tenant: AdminTenant,
     session: SessionDep,
+    settings: SettingsDep,
     subscription_id: SubscriptionId,
     body: schemas.SubscriptionUpdate,
 ) -> object:
     subscription = await service.get_subscription(session, tenant.id, subscription_id)
-    return await service.update_subscription(session, admin, subscription, body)
+    return await service.update_subscription(
+        session, admin, settings.keyring, subscription, body, settings.webhook_allowed_networks
+    )
 
 
 @router.post(f"{SUBSCRIPTION}/rotate-secret", response_model=schemas.SubscriptionWithSecret)
@@ -78,11 +88,15 @@ async def rotate_secret(
     tenant: AdminTenant,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     subscription_id: SubscriptionId,
 ) -> object:
     """A new signing secret; the previous one keeps signing deliveries for 24 hours."""
     subscription = await service.get_subscription(session, tenant.id, subscription_id)
-    return _with_secret(await service.rotate_secret(session, admin, subscription, clock.now()))
+    secret = await service.rotate_secret(
+        session, admin, settings.keyring, subscription, clock.now()
+    )
+    return _with_secret(subscription, secret)
 
 
 @router.delete(SUBSCRIPTION, status_code=status.HTTP_204_NO_CONTENT)
@@ -112,10 +126,10 @@ async def list_deliveries(
     tenant: AdminTenant,
     session: SessionDep,
     paging: Paging,
-    subscription_id: Annotated[int | None, Query(alias="subscriptionId")] = None,
+    subscription_id: Annotated[Id | None, Query(alias="subscriptionId")] = None,
     state: DeliveryState | None = None,
     event_type: Annotated[schemas.EventType | None, Query(alias="eventType")] = None,
-    entity_id: Annotated[int | None, Query(alias="entityId")] = None,
+    entity_id: Annotated[Id | None, Query(alias="entityId")] = None,
 ) -> object:
     """Newest first."""
     rows, total = await service.list_deliveries(

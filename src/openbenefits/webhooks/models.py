@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, func
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openbenefits.kit.db import Base, BigIntId, string_enum
@@ -16,8 +16,9 @@ class DeliveryState(StrEnum):
 class WebhookSubscription(Base):
     """Where a partner integration wants events, which ones, and how they are signed.
 
-    The signing secret and the partner's key must be sent, so they are kept as given; the
-    previous secret stays valid (deliveries carry both signatures) until its overlap ends."""
+    The signing secret and the partner's key must be sent, so they are kept sealed with the
+    instance's keyring (``service.seal``), never in clear; the previous secret stays valid
+    (deliveries carry both signatures) until its overlap ends."""
 
     __tablename__ = "webhook_subscriptions"
 
@@ -28,9 +29,9 @@ class WebhookSubscription(Base):
     )
     url: Mapped[str] = mapped_column(String(2000))
     event_types: Mapped[list[str]]
-    api_key: Mapped[str | None] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    sealed_api_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_previous_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_secret_expires_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when the receiver answered 410 Gone; cleared when an operator activates it again.

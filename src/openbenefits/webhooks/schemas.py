@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from openbenefits.kit.schemas import PatchModel, RequestModel, ResponseModel
+from openbenefits.kit.schemas import Id, PatchModel, RequestModel, ResponseModel
 from openbenefits.webhooks.models import DeliveryState
 
 
@@ -60,7 +60,8 @@ PartnerKey = Annotated[str, StringConstraints(min_length=1, max_length=500, patt
 
 
 class SubscriptionCreate(RequestModel):
-    partner_integration_id: int
+    partner_integration_id: Id
+
     url: Url
     event_types: EventTypes
     api_key: PartnerKey | None = Field(default=None, description="Sent as `x-api-key`.")

@@ -5,16 +5,21 @@ and whose partner integration is active — in the event's studio when the event
 customer's events go to the integrations of the customer's studio), in any studio otherwise. A
 TEST event goes only to the subscription it was sent for."""
 
+import asyncio
 import base64
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openbenefits.kit import audit, outbox
+from openbenefits.kit import audit, network, outbox
 from openbenefits.kit.audit import Actor
-from openbenefits.kit.errors import NotFound
+from openbenefits.kit.encryption import Keyring
+from openbenefits.kit.errors import NotFound, Unprocessable
+from openbenefits.kit.network import IPNetwork
 from openbenefits.kit.outbox import OutboxEvent, TakenEvent
 from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.tenancy import service as tenancy_service
@@ -38,13 +43,35 @@ def new_signing_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signing_secrets(subscription: WebhookSubscription, now: datetime) -> list[str]:
+def _context(subscription: WebhookSubscription, what: str) -> str:
+    # Bound to the tenant: a sealed value copied into another tenant's row does not open.
+    return f"webhook_subscriptions.{what}\n{subscription.tenant_id}"
+
+
+def _seal(keyring: Keyring, subscription: WebhookSubscription, what: str, plain: str) -> bytes:
+    return keyring.seal_text(plain, _context(subscription, what))
+
+
+def _open(keyring: Keyring, subscription: WebhookSubscription, what: str, sealed: bytes) -> str:
+    return keyring.open_text(sealed, _context(subscription, what))
+
+
+def signing_secrets(
+    keyring: Keyring, subscription: WebhookSubscription, now: datetime
+) -> list[str]:
     """The secrets a delivery is signed with now: the current one, and the previous one during
     the overlap after a rotation."""
+    sealed = [subscription.sealed_secret]
     expires = subscription.previous_secret_expires_at
-    if subscription.previous_secret and expires is not None and expires > now:
-        return [subscription.secret, subscription.previous_secret]
-    return [subscription.secret]
+    if subscription.sealed_previous_secret and expires is not None and expires > now:
+        sealed.append(subscription.sealed_previous_secret)
+    return [_open(keyring, subscription, "secret", value) for value in sealed]
+
+
+def partner_key(keyring: Keyring, subscription: WebhookSubscription) -> str | None:
+    """The key the partner wants in ``x-api-key``."""
+    sealed = subscription.sealed_api_key
+    return None if sealed is None else _open(keyring, subscription, "api_key", sealed)
 
 
 def entity_key(event_type: str, entity_id: int) -> str:
@@ -71,24 +98,58 @@ def _audit(
 
 # Subscriptions
 
+# How long subscribing waits for the target's name to resolve (the request's transaction is
+# open meanwhile).
+TARGET_LOOKUP_SECONDS = 2.0
+
+
+async def _check_target(url: str, allowed_networks: Sequence[IPNetwork]) -> None:
+    """Refuse a target that is, or resolves to, an address deliveries may not reach
+    (kit/network.py). This is the early, clear answer; the guard is the worker, which checks
+    every connection it makes. So a name that does not resolve now, or not in time, is
+    accepted: its DNS may be set up after the subscription, and it is judged at delivery."""
+    host = urlsplit(url).hostname or ""
+    try:
+        async with asyncio.timeout(TARGET_LOOKUP_SECONDS):
+            addresses = await network.resolve(host)
+    except (OSError, UnicodeError):  # not resolved (TimeoutError is an OSError)
+        return
+    if not all(network.is_allowed(address, allowed_networks) for address in addresses):
+        raise Unprocessable(
+            "The webhook URL's host is not a public address, nor in a network the operator "
+            "allows (loopback, private, link-local, metadata and reserved addresses are "
+            "refused).",
+            code="WEBHOOK_TARGET_NOT_ALLOWED",
+            reference="url",
+        )
+
 
 async def create_subscription(
-    session: AsyncSession, actor: Actor, tenant_id: int, data: schemas.SubscriptionCreate
-) -> WebhookSubscription:
+    session: AsyncSession,
+    actor: Actor,
+    keyring: Keyring,
+    tenant_id: int,
+    data: schemas.SubscriptionCreate,
+    allowed_networks: Sequence[IPNetwork],
+) -> tuple[WebhookSubscription, str]:
+    """The new subscription and its signing secret, in clear this once."""
     await tenancy_service.get_integration(session, tenant_id, data.partner_integration_id)
+    await _check_target(data.url, allowed_networks)
     subscription = WebhookSubscription(
         tenant_id=tenant_id,
         partner_integration_id=data.partner_integration_id,
         url=data.url,
         event_types=data.model_dump(mode="json")["event_types"],
-        api_key=data.api_key,
-        secret=new_signing_secret(),
         active=data.active,
     )
+    secret = new_signing_secret()
+    subscription.sealed_secret = _seal(keyring, subscription, "secret", secret)
+    if data.api_key is not None:
+        subscription.sealed_api_key = _seal(keyring, subscription, "api_key", data.api_key)
     session.add(subscription)
     await session.flush()
     _audit(session, actor, "created", subscription, {"url": data.url})
-    return subscription
+    return subscription, secret
 
 
 async def get_subscription(
@@ -124,11 +185,18 @@ async def list_subscriptions(
 async def update_subscription(
     session: AsyncSession,
     actor: Actor,
+    keyring: Keyring,
     subscription: WebhookSubscription,
     data: schemas.SubscriptionUpdate,
+    allowed_networks: Sequence[IPNetwork],
 ) -> WebhookSubscription:
+    if data.url is not None:
+        await _check_target(data.url, allowed_networks)
     for field, value in data.model_dump(mode="json", exclude_unset=True).items():
-        setattr(subscription, field, value)
+        if field == "api_key":
+            subscription.sealed_api_key = _seal(keyring, subscription, "api_key", value)
+        else:
+            setattr(subscription, field, value)
     if data.active:
         subscription.disabled_at = None
     # The partner's key is a credential: the audit log only says that it changed.
@@ -138,13 +206,39 @@ async def update_subscription(
 
 
 async def rotate_secret(
-    session: AsyncSession, actor: Actor, subscription: WebhookSubscription, now: datetime
-) -> WebhookSubscription:
-    subscription.previous_secret = subscription.secret
+    session: AsyncSession,
+    actor: Actor,
+    keyring: Keyring,
+    subscription: WebhookSubscription,
+    now: datetime,
+) -> str:
+    """A new signing secret (in clear this once); the current one signs on for the overlap."""
+    secret = new_signing_secret()
+    subscription.sealed_previous_secret = subscription.sealed_secret
     subscription.previous_secret_expires_at = now + SECRET_OVERLAP
-    subscription.secret = new_signing_secret()
+    subscription.sealed_secret = _seal(keyring, subscription, "secret", secret)
     _audit(session, actor, "secret_rotated", subscription)
-    return subscription
+    return secret
+
+
+async def reseal(session: AsyncSession, keyring: Keyring) -> int:
+    """Seal every subscription's secrets under the keyring's first key (after a key
+    rotation); how many subscriptions needed it."""
+    resealed = 0
+    for subscription in await session.scalars(select(WebhookSubscription)):
+        changed = False
+        for column, what in (
+            ("sealed_secret", "secret"),
+            ("sealed_previous_secret", "secret"),
+            ("sealed_api_key", "api_key"),
+        ):
+            sealed = getattr(subscription, column)
+            if sealed is not None and not keyring.is_current(sealed):
+                plain = _open(keyring, subscription, what, sealed)
+                setattr(subscription, column, _seal(keyring, subscription, what, plain))
+                changed = True
+        resealed += changed
+    return resealed
 
 
 async def delete_subscription(

@@ -6,14 +6,19 @@ while a receiver is slow; a worker killed mid-delivery loses its claim when the 
 and the next pass takes the delivery over. On PostgreSQL the claim is ``FOR UPDATE SKIP LOCKED``,
 so concurrent workers never take the same delivery; on SQLite writers are serialised anyway.
 Delivery is at least once: a worker that outlives its lease may send what its successor sends
-again, under the same ``webhook-id``, which receivers use to drop duplicates."""
+again, under the same ``webhook-id``, which receivers use to drop duplicates.
+
+Every connection goes through ``kit.network.GuardedTransport``: a target that is, or resolves
+to, a loopback, private, link-local, metadata or other non-public address outside the
+operator's ``allowed_networks`` is refused before anything is sent (the attempt logs why), and
+redirects are never followed, so a public target cannot point the worker elsewhere."""
 
 import asyncio
 import json
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -26,6 +31,8 @@ from standardwebhooks import Webhook
 
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
+from openbenefits.kit.encryption import Keyring
+from openbenefits.kit.network import GuardedTransport, IPNetwork, TargetNotAllowed
 from openbenefits.kit.outbox import OutboxEvent
 from openbenefits.webhooks import service
 from openbenefits.webhooks.models import (
@@ -48,11 +55,13 @@ MAX_DELAY = timedelta(hours=6)
 MIN_JITTER = 0.75
 MAX_ATTEMPTS = 15
 
-ClientFactory = Callable[[], httpx.AsyncClient]
 
-
-def default_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+def _client(allowed_networks: Sequence[IPNetwork]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=GuardedTransport(allowed_networks),
+        timeout=TIMEOUT_SECONDS,
+        follow_redirects=False,
+    )
 
 
 def retry_delay(failures: int, draw: float) -> timedelta:
@@ -105,11 +114,13 @@ def payload(event: OutboxEvent) -> str:
 
 
 async def deliver_due(
-    db: Database, clock: Clock, client_factory: ClientFactory = default_client
+    db: Database, clock: Clock, keyring: Keyring, allowed_networks: Sequence[IPNetwork] = ()
 ) -> int:
-    """One pass: fan out new events, deliver what is due; how many deliveries were attempted."""
+    """One pass: fan out new events, deliver what is due; how many deliveries were attempted.
+    ``keyring`` opens the subscriptions' secrets, ``allowed_networks`` are reached although
+    not public (kit/network.py)."""
     await fan_out(db, clock)
-    return await _deliver_claimed(db, clock, client_factory)
+    return await _deliver_claimed(db, clock, keyring, allowed_networks)
 
 
 async def fan_out(db: Database, clock: Clock) -> int:
@@ -120,10 +131,12 @@ async def fan_out(db: Database, clock: Clock) -> int:
     return taken
 
 
-async def _deliver_claimed(db: Database, clock: Clock, client_factory: ClientFactory) -> int:
-    jobs = await claim(db, clock.now())
+async def _deliver_claimed(
+    db: Database, clock: Clock, keyring: Keyring, allowed_networks: Sequence[IPNetwork]
+) -> int:
+    jobs = await claim(db, keyring, clock.now())
     if jobs:
-        async with client_factory() as client:
+        async with _client(allowed_networks) as client:
             await asyncio.gather(*(_deliver(db, clock, client, job) for job in jobs))
     return len(jobs)
 
@@ -131,7 +144,8 @@ async def _deliver_claimed(db: Database, clock: Clock, client_factory: ClientFac
 async def run(
     db: Database,
     clock: Clock,
-    client_factory: ClientFactory = default_client,
+    keyring: Keyring,
+    allowed_networks: Sequence[IPNetwork] = (),
     idle: timedelta = timedelta(seconds=1),
 ) -> None:
     """Deliver for the life of the process, resting ``idle`` when nothing was due and no
@@ -139,7 +153,7 @@ async def run(
     while True:
         try:
             taken = await fan_out(db, clock)
-            attempted = await _deliver_claimed(db, clock, client_factory)
+            attempted = await _deliver_claimed(db, clock, keyring, allowed_networks)
             busy = attempted > 0 or taken == service.FAN_OUT_BATCH
         except Exception:  # a failed pass must not end the loop; the next one catches up
             log.exception("webhook delivery pass failed")
@@ -177,7 +191,7 @@ def _claim_statement() -> Select[WebhookDelivery, WebhookSubscription, OutboxEve
     )
 
 
-async def claim(db: Database, now: datetime) -> list[Job]:
+async def claim(db: Database, keyring: Keyring, now: datetime) -> list[Job]:
     """Lease the due deliveries whose entity waits for no earlier delivery, oldest first."""
     token = secrets.token_hex(16)
     async with db.session() as session:
@@ -193,8 +207,8 @@ async def claim(db: Database, now: datetime) -> list[Job]:
                     subscription_id=subscription.id,
                     lease_token=token,
                     url=subscription.url,
-                    api_key=subscription.api_key,
-                    secrets=service.signing_secrets(subscription, now),
+                    api_key=service.partner_key(keyring, subscription),
+                    secrets=service.signing_secrets(keyring, subscription, now),
                     webhook_id=event.uuid,
                     body=payload(event),
                 )
@@ -223,7 +237,8 @@ def headers(job: Job, sent_at: datetime) -> dict[str, str]:
 
 
 async def send(client: httpx.AsyncClient, job: Job) -> Outcome:
-    """POST the delivery; never raises for what the receiver or the network does."""
+    """POST the delivery; never raises for what the receiver, the network or the target rule
+    does."""
     # The wall clock, not the injected one: receivers check the timestamp against theirs.
     sent_at = datetime.now(UTC)
     started = time.monotonic()
@@ -237,7 +252,7 @@ async def send(client: httpx.AsyncClient, job: Job) -> Outcome:
             follow_redirects=False,
         ) as response:
             body = await _head(response)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, TargetNotAllowed) as error:
         return Outcome(None, _elapsed_ms(started), None, f"{type(error).__name__}: {error}"[:500])
     return Outcome(response.status_code, _elapsed_ms(started), body, None)
 

@@ -1,0 +1,27 @@
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+
+import pytest
+
+from openbenefits.config import Settings
+from openbenefits.kit.clock import FixedClock
+from openbenefits.kit.db import Database
+from openbenefits.webhooks import worker
+from tests.webhooks.receiver import Receiver, running_receiver
+
+Deliver = Callable[[], Awaitable[int]]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def deliver(db: Database, clock: FixedClock, settings: Settings) -> Deliver:
+    """One pass of the worker (how many deliveries it attempted), allowed the networks the
+    settings allow: the suite's allow the receiver's loopback."""
+    return partial(
+        worker.deliver_due, db, clock, settings.keyring, settings.webhook_allowed_networks
+    )
