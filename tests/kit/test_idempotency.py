@@ -235,3 +235,35 @@ async def test_a_working_holder_renews_its_lease_and_a_dead_one_is_taken_over(cl
     taken = await idempotency.claim(db, KEYRING, now=clock.now(), lease=lease, **common)
     assert isinstance(taken, idempotency.Claim)
     assert taken.lease_token != held.lease_token
+
+
+async def test_a_key_replays_only_to_its_principal_never_across_tenants_or_when_expired(
+    client, settings, clock, db
+):
+    """The finding: every CLI admin token is named "admin", and the replay looked only at the
+    name. A token of the same name bound to another tenant, or an expired one, repeating tenant
+    1's key on the API-key route must not get tenant 1's new key back."""
+    everyone = admin_headers(settings, clock, name="admin")
+    first = await create_tenant(client, everyone, "One")
+    second = await create_tenant(client, everyone, "Two")
+    route = f"/admin/v1/tenants/{first.tenant_id}/api-keys"
+    body = {"studioId": first.studio_id, "name": "k", "scopes": ["CUSTOMER_READ"]}
+    keyed = {"Idempotency-Key": "issue-key"}
+    owner = admin_headers(settings, clock, first.tenant_id, name="admin")
+    created = expect(await client.post(route, json=body, headers={**owner, **keyed}), 201)
+    elsewhere = admin_headers(settings, clock, second.tenant_id, name="admin")
+    foreign = await client.post(route, json=body, headers={**elsewhere, **keyed})
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "TENANT_NOT_FOUND")
+    assert created["key"] not in foreign.text
+    clock.advance(timedelta(hours=2))  # the owner's own token has expired
+    expired = await client.post(route, json=body, headers={**owner, **keyed})
+    assert (expired.status_code, expired.json()["code"]) == (401, "TOKEN_EXPIRED")
+    assert created["key"] not in expired.text
+    stored = await _stored_answers(db)
+    assert created["key"].encode() not in b"".join(stored)  # sealed, not in clear
+
+
+async def _stored_answers(db) -> list[bytes]:
+    async with db.session() as session:
+        rows = await session.scalars(select(idempotency.IdempotencyRecord.response_body))
+        return [bytes(row) for row in rows if row is not None]

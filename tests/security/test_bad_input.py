@@ -41,6 +41,26 @@ NUL = "a\x00b"
 
 
 @dataclass(frozen=True)
+class BadValues:
+    """Values the input policy refuses, by the kinds (a type or a format) of the parameters and
+    members they are tried on, and the least number of requests each walk must make (so a
+    document that stops declaring those kinds cannot make the walk pass by trying nothing)."""
+
+    kinds: dict[str, list[object]]
+    least_in_parameters: int
+    least_in_bodies: int
+    # NUL in a URL is refused before routing, by a layer that knows no parameter names.
+    located_in_parameters: bool = True
+
+
+BAD_VALUES = {
+    "beyond-64-bits": BadValues({"integer": BEYOND_64_BITS}, 400, 60),
+    "far-dates": BadValues({"date": FAR_DAYS, "date-time": FAR_INSTANTS}, 14, 20),
+    "nul": BadValues({"string": [NUL]}, 50, 100, located_in_parameters=False),
+}
+
+
+@dataclass(frozen=True)
 class Surfaces:
     tenant_id: int
     studio_id: int
@@ -259,35 +279,6 @@ def _within_64_bits(schema: Schema) -> bool:
     return lowest >= INT64_MIN and schema.get("exclusiveMaximum", math.inf) <= INT64_MAX + 1
 
 
-async def test_integers_beyond_64_bits_in_paths_and_queries_are_refused(
-    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
-) -> None:
-    kinds: dict[str, list[object]] = {"integer": list(BEYOND_64_BITS)}
-    tried = 0
-    for request, location in _requests_varying(app.openapi(), surfaces, kinds):
-        _refused(await _send(client, surfaces, request), location)
-        tried += 1
-    assert tried > 400
-
-
-async def test_integers_beyond_64_bits_in_bodies_are_refused(
-    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
-) -> None:
-    """Every integer member of every body on the admin and loyalty surfaces."""
-    document = app.openapi()
-    tried = 0
-    for method, path, at, schema in _body_members(document, surfaces):
-        if not _of_kind(schema, document, "integer"):
-            continue
-        for value in BEYOND_64_BITS:
-            response = await client.request(
-                method, path, json=_skeleton(at, value), headers=surfaces.credentials(path)
-            )
-            _refused(response, _where(at))
-            tried += 1
-    assert tried > 60
-
-
 def _body_members(
     document: Schema, surfaces: Surfaces
 ) -> Iterator[tuple[str, str, tuple[str | int, ...], Schema]]:
@@ -492,36 +483,6 @@ def test_nesting_counts_brackets_outside_strings_across_chunks(
 # --- Dates, instants and durations ------------------------------------------------------------
 
 
-async def test_far_days_and_instants_in_paths_and_queries_are_refused(
-    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
-) -> None:
-    kinds: dict[str, list[object]] = {"date": list(FAR_DAYS), "date-time": list(FAR_INSTANTS)}
-    tried = 0
-    for request, location in _requests_varying(app.openapi(), surfaces, kinds):
-        _refused(await _send(client, surfaces, request), location)
-        tried += 1
-    assert tried >= 14
-
-
-async def test_far_days_and_instants_in_bodies_are_refused(
-    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
-) -> None:
-    """Every date and date-time member of every body on the admin and loyalty surfaces."""
-    document = app.openapi()
-    tried = 0
-    for kind, values in (("date", FAR_DAYS), ("date-time", FAR_INSTANTS)):
-        for method, path, at, schema in _body_members(document, surfaces):
-            if not _of_kind(schema, document, kind):
-                continue
-            for value in values:
-                response = await client.request(
-                    method, path, json=_skeleton(at, value), headers=surfaces.credentials(path)
-                )
-                _refused(response, _where(at))
-                tried += 1
-    assert tried > 20
-
-
 async def test_the_reported_far_dates_are_refused(
     client: httpx.AsyncClient, surfaces: Surfaces
 ) -> None:
@@ -637,33 +598,6 @@ def test_every_model_a_route_takes_follows_the_input_policy(app: Any) -> None:
     assert not [model.__name__ for model in taken if not issubclass(model, InputModel)]
 
 
-async def test_nul_in_any_path_or_query_parameter_is_refused(
-    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
-) -> None:
-    kinds: dict[str, list[object]] = {"string": [NUL]}
-    tried = 0
-    for request, _ in _requests_varying(app.openapi(), surfaces, kinds):
-        assert _refused(await _send(client, surfaces, request))
-        tried += 1
-    assert tried > 50
-
-
-async def test_nul_in_any_text_of_a_body_is_refused(
-    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
-) -> None:
-    """Every text member of every body on the admin and loyalty surfaces."""
-    document = app.openapi()
-    tried = 0
-    for method, path, at, schema in _body_members(document, surfaces):
-        if _of_kind(schema, document, "string"):
-            response = await client.request(
-                method, path, json=_skeleton(at, NUL), headers=surfaces.credentials(path)
-            )
-            _refused(response, _where(at))
-            tried += 1
-    assert tried > 100
-
-
 async def test_nul_is_refused_on_the_studio_surface_and_by_the_token_endpoint(
     client: httpx.AsyncClient, surfaces: Surfaces
 ) -> None:
@@ -735,3 +669,40 @@ async def test_a_version_without_a_start_is_refused_and_changes_nothing(
         "2026-01-01T00:00:00Z",
         10,
     )
+
+
+# --- Every bad value, in every parameter and every body member ----------------------------------
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+async def test_bad_values_in_paths_and_queries_are_refused(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces, bad: BadValues
+) -> None:
+    tried = 0
+    for request, location in _requests_varying(app.openapi(), surfaces, bad.kinds):
+        _refused(
+            await _send(client, surfaces, request), location if bad.located_in_parameters else None
+        )
+        tried += 1
+    assert tried >= bad.least_in_parameters
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+async def test_bad_values_in_bodies_are_refused(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces, bad: BadValues
+) -> None:
+    """Every member of every body on the admin and loyalty surfaces of a kind the values are
+    tried on."""
+    document = app.openapi()
+    tried = 0
+    for kind, values in bad.kinds.items():
+        for method, path, at, schema in _body_members(document, surfaces):
+            if not _of_kind(schema, document, kind):
+                continue
+            for value in values:
+                response = await client.request(
+                    method, path, json=_skeleton(at, value), headers=surfaces.credentials(path)
+                )
+                _refused(response, _where(at))
+                tried += 1
+    assert tried >= bad.least_in_bodies

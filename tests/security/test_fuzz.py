@@ -13,7 +13,6 @@ later is fuzzed without editing this file.
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -35,9 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from openbenefits.config import Settings
 from openbenefits.kit.clock import FixedClock
-from openbenefits.tenancy.scopes import StudioScope
-from tests.chain import MONTHLY_RATE
-from tests.helpers import admin_headers, create_tenant, expect
+from tests.security.world import build_tenant
 
 SEED = 14
 # Cases per operation, drawn from both generation modes: about 130 operations make a few
@@ -63,146 +60,6 @@ SURFACES: dict[str, Callable[[str], bool]] = {
 def settings(settings: Settings) -> Settings:
     """Without rate limits: thousands of requests from one credential are the point here."""
     return settings.model_copy(update={"rate_limits_enabled": False})
-
-
-@dataclass
-class World:
-    """A tenant with something in it, and credentials for every surface."""
-
-    tenant_id: int
-    studio_id: int
-    integration_id: int
-    admin: dict[str, str]
-    studio: dict[str, str]
-    loyalty: dict[str, str]
-
-    def credentials(self, path: str) -> dict[str, str]:
-        if path.startswith("/v1/"):
-            return self.studio
-        if path.startswith(LOYALTY):
-            return self.loyalty
-        return self.admin
-
-    async def renew(self, client: httpx.AsyncClient) -> None:
-        """New studio and loyalty credentials: an operation fuzzed before may have revoked the
-        ones in use."""
-        base = f"/admin/v1/tenants/{self.tenant_id}"
-        key = await client.post(
-            f"{base}/api-keys",
-            json={
-                "studioId": self.studio_id,
-                "partnerIntegrationId": self.integration_id,
-                "name": "fuzzing",
-                "scopes": [scope.value for scope in StudioScope],
-            },
-            headers=self.admin,
-        )
-        self.studio = {"X-API-KEY": expect(key, 201)["key"]}
-        oauth = await client.post(
-            f"{base}/oauth-clients",
-            json={"name": "fuzzing", "scopes": ["LOYALTY_READ", "LOYALTY_WRITE"]},
-            headers=self.admin,
-        )
-        created = expect(oauth, 201)
-        self.loyalty = await _bearer(client, created["clientId"], created["clientSecret"])
-
-
-async def _bearer(client: httpx.AsyncClient, client_id: object, secret: object) -> dict[str, str]:
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    token = expect(await client.post("/oauth/token", data=form), 200)["access_token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def _world(client: httpx.AsyncClient, settings: Settings, clock: FixedClock) -> World:
-    """Built through the APIs as an operator and a partner would: a customer under contract
-    with a module that grants a benefit, and a program of each loyalty type with a contract."""
-    admin = admin_headers(settings, clock)
-    setup = await create_tenant(
-        client, admin, "Fuzzed", scopes=[scope.value for scope in StudioScope]
-    )
-    base = f"/admin/v1/tenants/{setup.tenant_id}"
-    studio = {"X-API-KEY": setup.api_key}
-
-    async def post(path: str, body: object, headers: dict[str, str]) -> dict[str, Any]:
-        return expect(await client.post(path, json=body, headers=headers), 201)
-
-    customer = await post(
-        f"{base}/customers",
-        {
-            "studioId": setup.studio_id,
-            "firstName": "Anna",
-            "lastName": "Berg",
-            "customerNumber": "7",
-        },
-        admin,
-    )
-    rate = await post(f"{base}/rates", MONTHLY_RATE, admin)
-    contract = await post(
-        f"{base}/contracts",
-        {
-            "customerId": customer["id"],
-            "rateId": rate["id"],
-            "paymentFrequencyId": rate["paymentFrequencies"][0]["id"],
-            "startDate": "2026-01-01",
-        },
-        admin,
-    )
-    module = await post(
-        f"{base}/additional-modules",
-        {
-            "name": "Sauna",
-            "imageUrl": "https://example.org/sauna.png",
-            "term": {"value": 1, "unit": "MONTH"},
-            "extension": {
-                "extensionType": "TERM_EXTENSION",
-                "termExtension": {"value": 1, "unit": "MONTH"},
-            },
-            "cancelationPeriod": {"value": 14, "unit": "DAY"},
-            "paymentFrequencies": [MONTHLY_RATE["paymentFrequencies"][0]],
-            "rateIds": [rate["id"]],
-        },
-        admin,
-    )
-    benefit = await post(
-        f"{base}/partners/{setup.partner_id}/benefits", {"key": "SAUNA", "name": "Sauna"}, admin
-    )
-    await post(
-        f"{base}/benefits/{benefit['id']}/grants",
-        {"additionalModuleId": module["id"], "contingent": {"uses": 5, "period": "MONTH"}},
-        admin,
-    )
-    await post(f"{base}/cancelation-reasons", {"name": "Moving away"}, admin)
-    bought = await client.post(
-        f"/v1/memberships/{contract['id']}/self-service/additional-modules/purchase",
-        json={
-            "additionalModuleId": module["id"],
-            "paymentFrequencyId": module["module"]["paymentFrequencies"][0]["id"],
-            "bookTrialPeriod": False,
-        },
-        headers=studio,
-    )
-    expect(bought, 200)
-    loyalty = await _bearer(client, setup.client_id, setup.client_secret)
-    program = {
-        "productId": "ENT:Product",
-        "startDate": "2026-01-01T00:00:00Z",
-        "usageValidityPeriod": "P365D",
-        "descriptions": [{"languageCode": "ENG", "description": "Demo"}],
-    }
-    for kind, extra in (
-        ("TIMED", {}),
-        ("COUPONS", {"defaultCouponsLimit": 10}),
-        ("POINTS", {}),
-    ):
-        created = await post(
-            f"{LOYALTY}/loyaltyprograms", {**program, "loyaltyProgramType": kind, **extra}, loyalty
-        )
-        await post(
-            f"{LOYALTY}/loyaltyprograms/{created['id']}/contracts",
-            {"consumableFrom": "2026-01-01T00:00:00Z", "customerNumber": 7},
-            loyalty,
-        )
-    return World(setup.tenant_id, setup.studio_id, setup.integration_id, admin, studio, loyalty)
 
 
 def _part(part: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -256,7 +113,7 @@ async def test_no_answer_is_a_server_error_and_every_answer_matches_the_document
 ) -> None:
     document = app.openapi()
     schema = schemathesis.openapi.from_dict(document)
-    world = await _world(client, settings, clock)
+    world = await build_tenant(client, settings, clock, "fuzzed")
     loop = asyncio.get_running_loop()
     fuzzed = 0
     for path, item in document["paths"].items():

@@ -15,7 +15,6 @@ from openbenefits.tenancy.service import issue_admin_token
 from tests.helpers import admin_headers, expect
 from tests.security.matrix import (
     Filler,
-    Operation,
     call,
     calls,
     components,
@@ -45,15 +44,6 @@ async def tenants(plain_client, settings, clock) -> tuple[TenantWorld, TenantWor
     return alpha, beta
 
 
-def credentials(world: TenantWorld, op: Operation) -> dict[str, str]:
-    return {
-        "studio": world.studio_key,
-        "loyalty": world.loyalty,
-        "admin": world.admin,
-        "public": {},
-    }[op.surface]
-
-
 async def test_no_credential_of_one_tenant_reaches_anothers_data(
     app, plain_client, db, tenants
 ) -> None:
@@ -67,7 +57,7 @@ async def test_no_credential_of_one_tenant_reaches_anothers_data(
         nobodys = Filler(schemas, unknown_ids(victim.ids))
         for op in operations(app):
             for request, twin in zip(calls(op, theirs), calls(op, nobodys), strict=True):
-                headers = credentials(attacker, op)
+                headers = attacker.credentials(op.path)
                 before = await snapshot(db, victim.tenant_id)
                 answer = await send(plain_client, request, headers)
                 after = await snapshot(db, victim.tenant_id)
@@ -105,18 +95,18 @@ async def test_idempotent_answers_are_replayed_to_their_principal_only(
                 continue
             request = call(op, filler)
             key = {"Idempotency-Key": f"shared-{owner.tenant_id}-{op.name}"}
-            first = await send(plain_client, request, {**credentials(owner, op), **key})
+            first = await send(plain_client, request, {**owner.credentials(op.path), **key})
             if first.status_code >= 300:
                 continue
             stored += 1
             before = await snapshot(db, owner.tenant_id)
-            answer = await send(plain_client, request, {**credentials(other, op), **key})
+            answer = await send(plain_client, request, {**other.credentials(op.path), **key})
             where = f"{op.name} of {owner.marker} repeated by {other.marker}"
             if REPLAYED in answer.headers or owner.marker in answer.text:
                 failures.append(f"{where}: replayed the owner's answer")
             if await snapshot(db, owner.tenant_id) != before:
                 failures.append(f"{where}: changed the owner's rows")
-            again = await send(plain_client, request, {**credentials(owner, op), **key})
+            again = await send(plain_client, request, {**owner.credentials(op.path), **key})
             if again.headers.get(REPLAYED) != "true" or again.content != first.content:
                 failures.append(f"{where}: the owner's own retry was not replayed")
     assert not failures, "\n".join(failures)

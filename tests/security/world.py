@@ -55,6 +55,43 @@ class TenantWorld:
     def base(self) -> str:
         return f"/admin/v1/tenants/{self.tenant_id}"
 
+    def credentials(self, path: str) -> dict[str, str]:
+        """This tenant's credential for the surface ``path`` belongs to (none elsewhere)."""
+        if path.startswith("/v1/"):
+            return self.studio_key
+        if path.startswith("/customers/v2/"):
+            return self.loyalty
+        return self.admin if path.startswith("/admin/") else {}
+
+    async def renew(self, client: httpx.AsyncClient) -> None:
+        """A new studio key (every scope) and loyalty token: a request may have revoked the
+        ones in use."""
+        key = await client.post(
+            f"{self.base}/api-keys",
+            json={
+                "studioId": self.ids["studioId"],
+                "partnerIntegrationId": self.ids["integrationId"],
+                "name": "renewed",
+                "scopes": EVERY_STUDIO_SCOPE,
+            },
+            headers=self.admin,
+        )
+        self.studio_key = {"X-API-KEY": expect(key, 201)["key"]}
+        oauth = await client.post(
+            f"{self.base}/oauth-clients",
+            json={"name": "renewed", "scopes": ["LOYALTY_READ", "LOYALTY_WRITE"]},
+            headers=self.admin,
+        )
+        created = expect(oauth, 201)
+        self.client_id, self.client_secret = created["clientId"], created["clientSecret"]
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        token = expect(await client.post("/oauth/token", data=form), 200)["access_token"]
+        self.loyalty = {"Authorization": f"Bearer {token}"}
+
     def number(self, k: int) -> int:
         """The tenant's ``k``-th chosen number (customer numbers, card numbers, PINs): unique
         to the tenant, as tenant ids are."""

@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from openbenefits.benefits.models import ContingentPeriod, UsageChannel
-from openbenefits.kit.schemas import Id, PatchModel, RequestModel, ResponseModel
+from openbenefits.kit.schemas import (
+    Id,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    StudioResponseModel,
+)
 
 # Keys travel in URL paths and query strings: keep them to characters that need no escaping.
 BenefitKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
@@ -78,7 +84,7 @@ class BenefitOut(ResponseModel):
 # Studio extras: contingent, history, reversal
 
 
-class GrantContingent(ResponseModel):
+class GrantContingent(StudioResponseModel):
     grant_id: int
     source: Literal["RATE", "ADDITIONAL_MODULE"]
     contract_id: int
@@ -90,7 +96,7 @@ class GrantContingent(ResponseModel):
     period_end: datetime | None
 
 
-class ContingentView(ResponseModel):
+class ContingentView(StudioResponseModel):
     """A customer's contingent of one benefit now: the grants' figures added up. ``limit`` and
     ``remaining`` are None when any grant is unlimited; ``periodStart``/``periodEnd`` bound the
     window in which all the figures hold (the latest start, the earliest end)."""
@@ -104,13 +110,13 @@ class ContingentView(ResponseModel):
     grants: list[GrantContingent]
 
 
-class Reversal(ResponseModel):
+class Reversal(StudioResponseModel):
     reason: str
     reversed_by: str
     reversed_at: datetime
 
 
-class UsageOut(ResponseModel):
+class UsageOut(StudioResponseModel):
     id: int
     customer_id: int
     key: str

@@ -211,17 +211,25 @@ class JsonDepthMiddleware:
         if scope["type"] != "http" or not _is_json(Headers(scope=scope)):
             await self.app(scope, receive, send)
             return
-        nesting = JsonNesting()
         messages: list[Message] = []
+        # Nesting deeper than the limit needs more opening brackets than the limit, and counting
+        # them runs at C speed: only a body with that many is scanned, from its start.
+        openers = 0
+        nesting: JsonNesting | None = None
         try:
             while True:
                 message = await receive()
                 messages.append(message)
                 if message["type"] != "http.request":
                     break
-                if nesting.feed(message.get("body", b"")) > self.max_depth:
-                    await self._refuse(scope, receive, send)
-                    return
+                body = message.get("body", b"")
+                openers += body.count(b"[") + body.count(b"{")
+                if openers > self.max_depth:
+                    unread = [body] if nesting else [m.get("body", b"") for m in messages]
+                    nesting = nesting or JsonNesting()
+                    if any(nesting.feed(chunk) > self.max_depth for chunk in unread):
+                        await self._refuse(scope, receive, send)
+                        return
                 if not message.get("more_body"):
                     break
         except HTTPException as error:
