@@ -185,14 +185,23 @@ class JsonNesting:
         return deepest
 
 
-def _is_json(headers: Headers) -> bool:
+def _is_json(scope: Scope) -> bool:
     """Whether the body is one the framework parses as JSON (as FastAPI decides it: no content
-    type, or application/json or application/*+json) and there is one."""
-    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+    type, or application/json or application/*+json) and there is one. Runs for every request:
+    one pass over the raw headers (the server gives their names in lower case)."""
+    length, chunked, media_type = b"0", False, None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+        elif name == b"content-type" and media_type is None:
+            media_type = value
+    if length == b"0" and not chunked:
         return False
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    return media_type in ("", "application/json") or (
-        media_type.startswith("application/") and media_type.endswith("+json")
+    media = (media_type or b"").split(b";")[0].strip().lower()
+    return media in (b"", b"application/json") or (
+        media.startswith(b"application/") and media.endswith(b"+json")
     )
 
 
@@ -208,7 +217,7 @@ class JsonDepthMiddleware:
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_json(Headers(scope=scope)):
+        if scope["type"] != "http" or not _is_json(scope):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []

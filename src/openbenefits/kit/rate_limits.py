@@ -345,6 +345,8 @@ class RateLimitMiddleware:
         )
         # Credentials are counted under a keyed hash: neither Redis nor a memory dump holds one.
         self.hash_key = derive_key(settings.signing_key, "rate-limit")
+        # The same few credentials come again and again: their hashes are remembered.
+        self.identity = lru_cache(maxsize=4096)(self._identity)
         self.failed_authentications = parse_limits(
             "failed-auth", settings.rate_limit_failed_auth_per_address
         )
@@ -394,7 +396,7 @@ class RateLimitMiddleware:
             return self.token
         return self.other
 
-    def identity(self, credential: str) -> str:
+    def _identity(self, credential: str) -> str:
         return hashlib.blake2b(credential.encode(), key=self.hash_key, digest_size=16).hexdigest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
