@@ -7,10 +7,11 @@ from Jan 15 ends Feb 14, a month from Jan 31 ends Feb 28 (29 in leap years), and
 Feb 29 ends Feb 28.
 """
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from openbenefits.kit.periods import add_months
 
 
 class TermUnit(StrEnum):
@@ -34,11 +35,6 @@ def _months(period: Period) -> int:
     return period.value * (12 if period.unit is TermUnit.YEAR else 1)
 
 
-def _shift_months(day: date, months: int) -> tuple[int, int]:
-    index = day.year * 12 + day.month - 1 + months
-    return index // 12, index % 12 + 1
-
-
 def term_end(start: date, term: Period) -> date:
     """The last day of a term of ``term`` that begins on ``start`` (inclusive)."""
     if term.value == 0:
@@ -47,11 +43,9 @@ def term_end(start: date, term: Period) -> date:
         return start + timedelta(days=term.value - 1)
     if term.unit is TermUnit.WEEK:
         return start + timedelta(weeks=term.value) - timedelta(days=1)
-    year, month = _shift_months(start, _months(term))
-    last_day = calendar.monthrange(year, month)[1]
-    if start.day > last_day:
-        return date(year, month, last_day)
-    return date(year, month, start.day) - timedelta(days=1)
+    # A month without the start's day ends the term on its last day (to which add_months clamps).
+    same_day = add_months(start, _months(term))
+    return same_day if same_day.day < start.day else same_day - timedelta(days=1)
 
 
 def notice_deadline(end: date, notice: Period) -> date:
@@ -65,9 +59,7 @@ def notice_deadline(end: date, notice: Period) -> date:
         return following - timedelta(days=notice.value + 1)
     if notice.unit is TermUnit.WEEK:
         return following - timedelta(weeks=notice.value, days=1)
-    year, month = _shift_months(following, -_months(notice))
-    day = min(following.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day) - timedelta(days=1)
+    return add_months(following, -_months(notice)) - timedelta(days=1)
 
 
 def current_term(
