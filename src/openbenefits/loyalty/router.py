@@ -15,7 +15,16 @@ from openbenefits.kit.routing import (
     TransactionalRoute,
 )
 from openbenefits.kit.schemas import Id, Instant, problem_responses
-from openbenefits.loyalty import contracts, entitlements, points, programs, schemas, usage
+from openbenefits.loyalty import (
+    consumers,
+    contracts,
+    entitlements,
+    points,
+    programs,
+    reading,
+    schemas,
+    usage,
+)
 from openbenefits.tenancy.auth import loyalty_principal
 from openbenefits.tenancy.principals import LoyaltyPrincipal
 from openbenefits.tenancy.scopes import LoyaltyScope
@@ -134,7 +143,7 @@ async def redeem_program_code(
     contract = await contracts.redeem_code(
         session, principal, settings.signing_key, body, clock.now()
     )
-    return (await contracts.render_contracts(session, [contract]))[0]
+    return (await reading.render_contracts(session, [contract]))[0]
 
 
 @router.post(
@@ -155,7 +164,7 @@ async def create_contract(
     contract = await contracts.create_contract(
         session, principal, settings.signing_key, program_id, body, clock.now()
     )
-    return (await contracts.render_contracts(session, [contract]))[0]
+    return (await reading.render_contracts(session, [contract]))[0]
 
 
 # Contracts -------------------------------------------------------------------------------------
@@ -187,7 +196,7 @@ async def search_contracts(
     """Your organisation's accessible contracts. ``contractHolder`` narrows ``customerNumber``
     / ``customerRef`` to (not) holding; alone, it asks for contracts with (without) a holder.
     Consumers blocked on a contract do not find it by their number."""
-    filters = contracts.ContractFilters(
+    filters = reading.ContractFilters(
         uuid=uuid,
         customer_number=customer_number,
         customer_ref=customer_ref,
@@ -199,10 +208,10 @@ async def search_contracts(
         expiration_date_before=expiration_date_before,
         external_ref=external_ref,
     )
-    rows, total = await contracts.search_contracts(
+    rows, total = await reading.search_contracts(
         session, principal, filters, sort_by, sort_order, params, clock.now()
     )
-    items = await contracts.render_contracts(
+    items = await reading.render_contracts(
         session,
         rows,
         include_consumers=include_consumers,
@@ -250,7 +259,7 @@ async def get_contract(
 ) -> schemas.ContractOut:
     found = await contracts.owned_contract(session, principal, uuid, clock.now())
     return (
-        await contracts.render_contracts(
+        await reading.render_contracts(
             session,
             [found.contract],
             include_consumers=include_consumers,
@@ -276,10 +285,10 @@ async def add_contract_consumer(
     owning organisation, and first; another organisation's contract only where its program
     allows other organisations (else 404, as an unknown contract); all policies must match
     (401)."""
-    consumer, customer = await contracts.add_consumer(
+    consumer, customer = await consumers.add_consumer(
         session, principal, settings.signing_key, uuid, body, clock.now()
     )
-    return contracts.render_consumer(consumer, customer.customer_number)
+    return reading.render_consumer(consumer, customer.customer_number)
 
 
 @router.put(
@@ -296,10 +305,10 @@ async def block_contract_consumer(
     body: schemas.ConsumerBlock,
 ) -> schemas.ConsumerOut:
     """Blocks or unblocks a consumer (the owning organisation only)."""
-    consumer, customer = await contracts.set_blocked(
+    consumer, customer = await consumers.set_blocked(
         session, principal, uuid, organisation_id, customer_number, body.is_blocked, clock.now()
     )
-    return contracts.render_consumer(consumer, customer.customer_number)
+    return reading.render_consumer(consumer, customer.customer_number)
 
 
 @router.delete(
@@ -316,7 +325,7 @@ async def remove_contract_consumer(
 ) -> Response:
     """Removes a consumer (the owning organisation any, another organisation its own
     customers); removing the holder makes the contract inaccessible for good."""
-    await contracts.remove_consumer(
+    await consumers.remove_consumer(
         session, principal, uuid, organisation_id, customer_number, clock.now()
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -399,10 +408,10 @@ async def consumer_contracts(
     params: Pages,
 ) -> Page[schemas.ContractOut]:
     """The accessible contracts your customer consumes (not blocked), of any organisation."""
-    rows, total = await contracts.consumer_contracts(
+    rows, total = await reading.consumer_contracts(
         session, principal, customer_number, params, clock.now()
     )
-    return _page(await contracts.render_contracts(session, rows), total, params)
+    return _page(await reading.render_contracts(session, rows), total, params)
 
 
 @router.get(

@@ -35,11 +35,9 @@ from openbenefits.kit.errors import Conflict, InvalidRequest
 from openbenefits.kit.value_lists import InJsonArray, json_array
 from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
-    as_dict,
     emit_contract_event,
     find_contract,
     open_to,
-    render_event,
     stamp_change,
 )
 from openbenefits.loyalty.models import (
@@ -50,6 +48,7 @@ from openbenefits.loyalty.models import (
     LoyaltyProgramVersion,
     ProgramType,
 )
+from openbenefits.loyalty.reading import as_dict, render_event
 from openbenefits.tenancy.models import Tenant
 from openbenefits.tenancy.principals import LoyaltyPrincipal
 from openbenefits.webhooks.schemas import EventType
