@@ -35,7 +35,7 @@ def pytest_report_header() -> str:
     return f"database: {'PostgreSQL' if os.environ.get('TEST_DATABASE_URL') else 'SQLite'}"
 
 
-async def _pg_admin(url: str, statement: str) -> None:
+async def pg_admin(url: str, statement: str) -> None:
     server = make_url(url).set(drivername="postgresql")
     connection = await asyncpg.connect(server.render_as_string(hide_password=False))
     try:
@@ -51,13 +51,13 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
     name = f"openbenefits_test_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(server_url, f'CREATE DATABASE "{name}"')
+    await pg_admin(server_url, f'CREATE DATABASE "{name}"')
     try:
         yield normalise_database_url(
             make_url(server_url).set(database=name).render_as_string(False)
         )
     finally:
-        await _pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -89,11 +89,11 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def make_settings(database_url: str, data_dir: Path) -> Settings:
+    """The settings every test app runs with, on ``database_url``."""
     generous = "1000000/minute"
     return Settings(
-        data_dir=tmp_path,
+        data_dir=data_dir,
         database_url=database_url,
         secret_key=SECRET,
         max_body_bytes=64 * 1024,
@@ -115,6 +115,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         rate_limit_uploads_per_credential=generous,
         rate_limit_failed_auth_per_address=generous,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from openbenefits.kit.db import Database
 from openbenefits.kit.encryption import Keyring
 from openbenefits.kit.migrations import alembic_config, current_revision, head_revision
 from openbenefits.models import Base
-from tests.conftest import _pg_admin
+from tests.conftest import pg_admin
 
 
 def test_there_is_one_head():
@@ -42,13 +42,13 @@ async def empty_database(database_url: str, tmp_path) -> AsyncIterator[Database]
         await database.dispose()
         return
     name = f"openbenefits_migration_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(database_url, f'CREATE DATABASE "{name}"')
+    await pg_admin(database_url, f'CREATE DATABASE "{name}"')
     database = Database(make_url(database_url).set(database=name).render_as_string(False))
     try:
         yield database
     finally:
         await database.dispose()
-        await _pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _migrate(database: Database, keyring: Keyring, revision: str, *, down: bool = False):
