@@ -4,11 +4,14 @@ import asyncio
 
 import asyncpg
 import pytest
+from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from openbenefits.kit import driver
 from openbenefits.kit.db import Database
 from openbenefits.kit.errors import NotFound
+from openbenefits.tenancy.models import Tenant
 
 
 @pytest.fixture
@@ -84,3 +87,26 @@ async def test_a_cancelled_checkout_closes_its_connection(pool):
     async with pool.connection() as connection:
         assert connection is not seen[0]
         assert await connection.fetchval("SELECT 1") == 1
+
+
+async def test_a_violated_constraint_raises_what_sqlalchemy_raises_on_both_paths(db: Database):
+    """Code written against ``Fetch`` catches ``IntegrityError`` whichever path runs it."""
+    if db.is_sqlite:
+        pytest.skip("bare driver connections exist on PostgreSQL only")
+    duplicate = (
+        insert(Tenant)
+        .values(id=bindparam("id"), name="Twice", slug="twice", time_zone="Europe/Berlin")
+        .returning(Tenant.id)
+    )
+    async with db.session() as session:
+        await driver.on_connection(await session.connection())(duplicate, {"id": 1})
+        await session.commit()
+    async with db.session() as session:
+        with pytest.raises(IntegrityError):
+            await driver.on_connection(await session.connection())(duplicate, {"id": 1})
+    async with db.driver_connection() as connection:
+        backend = await _backend(connection)
+        with pytest.raises(IntegrityError):
+            await driver.on_driver(connection, db.engine.dialect)(duplicate, {"id": 1})
+    async with db.driver_connection() as connection:
+        assert await _backend(connection) == backend  # refused, and still in use

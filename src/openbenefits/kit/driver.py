@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import URL, Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
@@ -78,9 +79,14 @@ async def _fetch(
     # construct_params adds the values the statement carries itself (literals, defaults).
     values = prepared.compiled.construct_params(params)
     assert values is not None
-    rows: Sequence[Mapping[Any, Any]] = await connection.fetch(
-        prepared.text, *(values[name] for name in prepared.names)
-    )
+    try:
+        rows: Sequence[Mapping[Any, Any]] = await connection.fetch(
+            prepared.text, *(values[name] for name in prepared.names)
+        )
+    except asyncpg.IntegrityConstraintViolationError as error:
+        # What SQLAlchemy raises for the same violation: `except IntegrityError` in code written
+        # against ``Fetch`` means one thing on both paths.
+        raise IntegrityError(prepared.text, None, error) from error
     return rows
 
 
@@ -139,5 +145,7 @@ class _Checkout:
     ) -> None:
         # A refusal (AppError) or a statement PostgreSQL rejected leaves the connection idle and
         # usable; a cancellation or a broken connection may leave it mid-protocol.
-        reusable = error is None or isinstance(error, AppError | asyncpg.PostgresError)
+        reusable = error is None or isinstance(
+            error, AppError | asyncpg.PostgresError | IntegrityError
+        )
         self._pool._give_back(self._connection, reusable)
