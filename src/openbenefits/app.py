@@ -61,11 +61,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    database = db or Database(
-        settings.resolved_database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
+    database = db or Database(settings.resolved_database_url, connections=settings.db_connections)
 
     app_clock = clock or SystemClock()
 

@@ -32,6 +32,9 @@ app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 
+# The connections of a worker or of any other command: they run one thing at a time.
+WORKER_DB_CONNECTIONS = 4
+
 
 @dataclass(frozen=True)
 class CliContext:
@@ -50,7 +53,7 @@ def _run_with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def main() -> T:
-        db = Database(settings.resolved_database_url, pool_size=2, max_overflow=0)
+        db = Database(settings.resolved_database_url, connections=WORKER_DB_CONNECTIONS)
         try:
             await upgrade_to_head(db.engine, settings.keyring)
             return await work(db, settings)

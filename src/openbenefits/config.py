@@ -33,11 +33,10 @@ class Settings(BaseSettings):
     # derived from the instance secret always follows them, so nothing sealed before is lost when
     # keys are added; `openbenefits reencrypt` seals everything under the first (README).
     encryption_keys: Annotated[list[SecretStr], NoDecode] = []
-    # Connections each server process keeps open. Under more concurrent requests than this the
-    # overflow connections are opened and closed request after request, which costs more than
-    # the queries: size it to the concurrency a process serves.
-    db_pool_size: int = 16
-    db_max_overflow: int = 8
+    # Every PostgreSQL connection a server process may open (kit/db.connection_budget splits
+    # them between the fast path, writes and reads). PostgreSQL's max_connections must exceed
+    # processes * this + workers * cli.WORKER_DB_CONNECTIONS (README, "Running it for real").
+    db_connections: int = Field(default=12, ge=3)
     max_body_bytes: int = 1024 * 1024
     # The largest document or profile image a client may upload (routes that take files accept
     # bodies this large plus the multipart framing).

@@ -86,7 +86,7 @@ async def template(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Te
     try:
         url = _database_url(name)
         data_dir = tmp_path_factory.mktemp("world")
-        db = Database(url, pool_size=2, max_overflow=2)
+        db = Database(url, connections=4)
         try:
             await upgrade_to_head(db.engine)
             clock = FixedClock(START)
@@ -118,7 +118,7 @@ async def _clone(template: Template, data_dir: Path) -> AsyncIterator[tuple[Data
     source = make_url(template.url).database
     await pg_admin(SERVER, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     url = _database_url(name)
-    db = Database(url, pool_size=2, max_overflow=2)
+    db = Database(url, connections=4)
     try:
         settings_ = make_settings(url, data_dir)
         app = create_app(

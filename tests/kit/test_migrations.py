@@ -37,7 +37,7 @@ async def test_the_migrated_database_matches_the_models(db):
 async def empty_database(database_url: str, tmp_path) -> AsyncIterator[Database]:
     """A database of its own, on the suite's server, with no migration applied."""
     if make_url(database_url).get_backend_name() == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", pool_size=1)
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", connections=3)
         yield database
         await database.dispose()
         return

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -71,6 +72,25 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
 
 
+@dataclass(frozen=True)
+class ConnectionBudget:
+    writes: int
+    reads: int
+    fast_path: int
+
+
+def connection_budget(connections: int) -> ConnectionBudget:
+    """How a process's PostgreSQL connections are shared: a sixth each (at least one) for write
+    transactions and autocommit reads, the rest for the fast path (the hot routes,
+    kit/driver.py), whose writes commit one by one: the more in flight, the more each WAL flush
+    carries. Each pool opens its connections as needed and keeps them; together they never
+    exceed ``connections``."""
+    if connections < 3:
+        raise ValueError("a process needs at least 3 connections: one for each pool")
+    share = max(1, connections // 6)
+    return ConnectionBudget(writes=share, reads=share, fast_path=connections - 2 * share)
+
+
 class Database:
     """Owns the engines and hands out sessions.
 
@@ -83,7 +103,7 @@ class Database:
     ``BEGIN``/``COMMIT`` round trips on every GET. Under SQLite's WAL they never wait for writers.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
+    def __init__(self, url: str, *, connections: int = 12) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -92,16 +112,20 @@ class Database:
             # One writing connection per process: SQLite admits one writer at a time anyway, and
             # queueing for the pool is fair and prompt where busy_timeout would sleep and retry.
             self.engine = self._sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
-            self.read_engine = self._sqlite_engine(url, begin=None, pool_size=pool_size)
+            self.read_engine = self._sqlite_engine(url, begin=None, pool_size=connections)
         else:
+            budget = connection_budget(connections)
             # No pre-ping: it would cost a round trip per request; a dead connection fails one
-            # request and is replaced.
-            pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_recycle": 1800}
-            self.engine = create_async_engine(url, **pool)
+            # request and is replaced. No overflow: the budget is a bound, and a request beyond
+            # it waits for a connection rather than opening one.
+            pool = {"max_overflow": 0, "pool_recycle": 1800}
+            self.engine = create_async_engine(url, pool_size=budget.writes, **pool)
             # A pool of its own, in autocommit from the connection's start: switching a shared
             # connection's isolation level on every checkout costs more than a small query.
-            self.read_engine = create_async_engine(url, isolation_level="AUTOCOMMIT", **pool)
-            self.driver_pool = driver.Pool(self.url, pool_size + max_overflow)
+            self.read_engine = create_async_engine(
+                url, isolation_level="AUTOCOMMIT", pool_size=budget.reads, **pool
+            )
+            self.driver_pool = driver.Pool(self.url, budget.fast_path)
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
