@@ -160,6 +160,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def plain_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sees what any client would: server errors answered, not raised."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
 async def probe_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app with the test-only probe routes mounted; server errors are answered,
     not re-raised, so that tests see what a client would."""

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from openbenefits import ops
 from openbenefits.benefits import admin as benefits_admin
-from openbenefits.benefits import lean as benefits_lean
 from openbenefits.benefits import router as benefits_router
 from openbenefits.config import Settings
 from openbenefits.contracts import admin as contracts_admin
@@ -18,12 +17,11 @@ from openbenefits.contracts import memberships
 from openbenefits.contracts import router as contracts_router
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
-from openbenefits.kit import downloads, idempotency
+from openbenefits.kit import downloads, fast, idempotency
 from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_handlers import install_error_handlers
-from openbenefits.kit.lean import LeanRoutes
 from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import (
     BodyLimitMiddleware,
@@ -32,7 +30,6 @@ from openbenefits.kit.middleware import (
     RequestContextMiddleware,
 )
 from openbenefits.kit.rate_limits import RateLimitMiddleware, declare_refusals
-from openbenefits.loyalty import lean as loyalty_lean
 from openbenefits.loyalty import router as loyalty_router
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
@@ -105,10 +102,7 @@ def create_app(
     app.state.loyalty_tokens = VerifiedTokens(settings.signing_key, settings.oauth_audience)
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
-    if not database.is_sqlite:
-        # Innermost of our middleware, so lean answers get request ids, logs and metrics too.
-        app.add_middleware(LeanRoutes, routes=(*benefits_lean.ROUTES, *loyalty_lean.ROUTES))
-    # Outside the lean lane, which parses JSON bodies and reads paths too; inside the size limit.
+    # Inside the size limit: it parses what the limit admitted.
     app.add_middleware(JsonDepthMiddleware)
     app.add_middleware(NulMiddleware)
     upload_limit = settings.max_document_bytes + customers_router.MULTIPART_OVERHEAD
@@ -118,7 +112,7 @@ def create_app(
         larger=[(customers_router.UPLOAD_PATHS, upload_limit)],
     )
     if settings.rate_limits_enabled:
-        # Outside everything that answers requests (the lean lane too), so no route escapes;
+        # Outside everything that answers requests, so no route escapes;
         # inside the request context, so refusals carry request ids and are logged.
         app.add_middleware(
             RateLimitMiddleware,
@@ -146,6 +140,7 @@ def create_app(
     app.include_router(loyalty_router.reading_posts)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
+    fast.install(app.router)
     if settings.rate_limits_enabled:
         declare_refusals(app)
     return app

@@ -41,6 +41,7 @@ from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
 from openbenefits.kit.periods import add_months, local_date
 from openbenefits.kit.security import hash_secret
+from openbenefits.kit.work import Work
 from openbenefits.loyalty.demo import CUSTOMER_NUMBER, load_loyalty_demo
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.models import (
@@ -377,7 +378,7 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
         )
         customers = await _load_members(session, tenant.id, studios, partners, clock.now())
         loyalty_contracts = await load_loyalty_demo(
-            session,
+            Work.of(db, session),
             ACTOR,
             tenant.id,
             studios[STUDIOS[0]].id,

@@ -1,5 +1,5 @@
 """Counting the statements a request runs, whichever way it runs them: through SQLAlchemy, or
-on the bare driver connection of the lean lane (asyncpg's query logger)."""
+on the bare driver connection of a fast route (asyncpg's query logger)."""
 
 import asyncio
 from collections.abc import AsyncIterator

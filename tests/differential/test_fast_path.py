@@ -1,5 +1,5 @@
-"""The differential harness: every hot route answers and acts the same with the fast path (the
-lean lane, kit/lean.py) as without it.
+"""The differential harness: every hot route answers and acts the same with the fast dispatch
+(kit/fast.py) as without it, through the router.
 
 Two worlds of two tenants each are built once, through the API, in a template database. Each
 generated example clones the template twice, sends the same sequence of requests to the
@@ -8,8 +8,8 @@ service with the fast path on one clone and without it on the other, and compare
 its counters, the points ledger and balances, coupon uses and order-line events, the outbox.
 The requests mix the common case the fast path serves with everything it defers: other
 tenants' ids and credentials, bad and missing parameters, malformed bodies, refunds,
-``Idempotency-Key`` retries with the same and with another body. On PostgreSQL only: that is
-where the fast path is installed.
+``Idempotency-Key`` retries with the same and with another body. On PostgreSQL only, where
+the databases are cloned from a template and where fast routes run on the bare connection.
 """
 
 import json
@@ -29,20 +29,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from openbenefits.app import create_app
-from openbenefits.benefits import lean as benefits_lean
 from openbenefits.config import normalise_database_url
 from openbenefits.kit.blobstore import LocalBlobStore
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.db import Database
-from openbenefits.kit.lean import LeanRoutes
+from openbenefits.kit.fast import fast_routes
 from openbenefits.kit.migrations import upgrade_to_head
-from openbenefits.loyalty import lean as loyalty_lean
 from tests.benefits.statements import statements
 from tests.conftest import START, make_settings, pg_admin
+from tests.fast_dispatch import dispatched, without_dispatch
 from tests.security.world import TenantWorld, build_tenant
 
 SERVER = os.environ.get("TEST_DATABASE_URL")
-pytestmark = pytest.mark.skipif(not SERVER, reason="the fast path is installed on PostgreSQL only")
+pytestmark = pytest.mark.skipif(not SERVER, reason="it clones template databases of PostgreSQL")
 LOYALTY = "/customers/v2/benefits"
 # Answers that name the request, not its outcome.
 VARYING_MEMBERS = ("traceId", "correlationId", "timestamp")
@@ -423,7 +422,7 @@ async def _effects(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture(scope="module")
 def served() -> dict[str, int]:
-    """How many requests of each hot route the fast path answered, over all examples."""
+    """How many requests of each hot route the fast dispatch answered, over all examples."""
     return {}
 
 
@@ -443,16 +442,13 @@ async def test_the_fast_path_answers_and_acts_as_the_framework(
         _clone(template, tmp_path / str(uuid.uuid4())) as (fast_db, fast_app),
         _clone(template, tmp_path / str(uuid.uuid4())) as (plain_db, plain_app),
     ):
-        plain_app.user_middleware = [
-            m for m in plain_app.user_middleware if m.cls is not LeanRoutes
-        ]
+        without_dispatch(plain_app)
         async with _client(fast_app) as fast, _client(plain_app) as plain:
             for number, call in enumerate(calls):
-                async with statements(fast_db) as ran:
+                with dispatched() as routes:
                     fast_answer = await _send(fast, call)
-                if ran.on_driver:
-                    route = f"{call.method} {call.path.rsplit('/', 1)[-1]}"
-                    served[route] = served.get(route, 0) + 1
+                for method, path in routes:
+                    served[f"{method} {path}"] = served.get(f"{method} {path}", 0) + 1
                 plain_answer = await _send(plain, call)
                 assert _answer(fast_answer) == _answer(plain_answer), (number, call)
         assert await _effects(fast_db) == await _effects(plain_db), calls
@@ -501,20 +497,22 @@ def _common_case(template: Template) -> dict[tuple[str, str], Call]:
     }
 
 
-async def test_the_fast_path_serves_the_common_case_of_each_of_its_routes(
+async def test_the_fast_dispatch_serves_the_common_case_of_each_of_its_routes(
     template: Template, tmp_path: Path
 ) -> None:
-    """Without this, the comparison above could pass with a fast path that serves nothing. Each
-    route's common case, once its credential is known to the process, runs on the driver
-    connection alone. A new route of the fast path must add its common case here."""
-    routes = {(r.method, r.path) for r in (*benefits_lean.ROUTES, *loyalty_lean.ROUTES)}
-    common = _common_case(template)
-    assert common.keys() == routes
+    """Without this, the comparison above could pass with a dispatch that serves nothing. Each
+    fast route's common case is served by the dispatch, on the bare driver connection alone
+    once the credential is known to the process. A new fast route must add its common case."""
     async with _clone(template, tmp_path) as (db, app), _client(app) as client:
+        routes = {(method, r.path) for r in fast_routes(app.router) for method in r.methods}
+        common = _common_case(template)
+        assert common.keys() == routes
         for route, call in common.items():
             await _send(client, call)  # the credential is looked up, and remembered
-            async with statements(db) as ran:
-                answer = await _send(client, call)
+            with dispatched() as called:
+                async with statements(db) as ran:
+                    answer = await _send(client, call)
             assert answer.status_code in (200, 201), (route, answer.text)
+            assert called == [route], route
             assert ran.on_driver, route
             assert ran.through_sqlalchemy == [], route

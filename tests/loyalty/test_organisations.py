@@ -1,7 +1,7 @@
 """Organisations (PRODUCT.md §6): a caller connects only its own organisation's customers, and a
 contract it may not see answers exactly as one that does not exist. ``org`` owns the contracts;
-``other_org`` is the other organisation. Both lanes: on PostgreSQL, validate-consumptions,
-entitlements and points deposits are served by the lean lane."""
+``other_org`` is the other organisation. validate-consumptions, entitlements and points
+deposits are fast routes (kit/fast.py)."""
 
 import json
 from dataclasses import dataclass

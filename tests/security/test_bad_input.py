@@ -352,11 +352,11 @@ async def test_ids_are_positive_on_the_admin_and_loyalty_surfaces(
     _refused(program, "path.loyaltyProgramId")
 
 
-async def test_customer_numbers_beyond_their_bound_are_refused_by_the_lean_lane_too(
+async def test_customer_numbers_beyond_their_bound_are_refused_on_the_fast_route_too(
     client: httpx.AsyncClient, surfaces: Surfaces
 ) -> None:
-    """On PostgreSQL the lean lane serves entitlements: it leaves a number the framework
-    refuses to the framework."""
+    """Entitlements is a fast route: a number its parameter refuses goes to the router,
+    which answers it."""
     beyond = MAX_CUSTOMER_NUMBER + 1
     for number, status in ((MAX_CUSTOMER_NUMBER, 404), (beyond, 422)):
         response = await client.get(

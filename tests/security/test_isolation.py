@@ -3,12 +3,10 @@ API, and every operation of every surface sent with one tenant's credentials and
 -- in both directions, as idempotent replays, and with withdrawn credentials. A route added later
 is covered without editing this file (tests/security/matrix.py)."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from openbenefits.tenancy.scopes import StudioScope
 from openbenefits.tenancy.service import issue_admin_token
@@ -27,14 +25,6 @@ from tests.security.matrix import (
 from tests.security.world import TenantWorld, build_tenant
 
 REPLAYED = "idempotent-replayed"
-
-
-@pytest.fixture
-async def plain_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that sees what any client would: server errors answered, not raised."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Withdrawn credentials stop working (PRODUCT.md §8): at once in the process that withdrew them,
-and within ``api_key_cache_seconds`` in every other -- on the framework's routes and on the lean
-lane's alike."""
+and within ``api_key_cache_seconds`` in every other -- on every route, the fast ones
+(kit/fast.py) included."""
 
 from datetime import timedelta
 
@@ -40,7 +40,7 @@ async def _bearer(client, setup, admin) -> dict[str, str]:
 
 
 async def _loyalty_answers(client, setup, bearer) -> list[int]:
-    """A framework route and a lean-lane route (on PostgreSQL) of the loyalty API."""
+    """A route of the loyalty API and one of its fast routes (kit/fast.py)."""
     programs = await client.get("/customers/v2/benefits/loyaltyprograms", headers=bearer)
     entitlements = await client.get(ENTITLEMENTS.format(number=4711), headers=bearer)
     return [programs.status_code, entitlements.status_code]

@@ -10,9 +10,8 @@ from openbenefits.benefits.models import BenefitUsage, BenefitUsageReversal
 from openbenefits.benefits.rights import CardRef
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.kit import idempotency
-from openbenefits.kit.driver import on_session
 from openbenefits.kit.pagination import Slice, make_slice, slice_offset
-from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute
+from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute, WorkDep, fast
 from openbenefits.kit.schemas import ReferenceId, studio_error_responses
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -24,7 +23,7 @@ router = APIRouter(
     route_class=StudioRoute,
     responses=studio_error_responses(400, 401, 403, 404, 409),
 )
-# Either scope of a pair suffices (shared with the lean lane, benefits/lean.py).
+# Either scope of a pair suffices.
 READ_SCOPES = (Scope.CUSTOMER_BENEFIT_READ, Scope.CUSTOMER_READ)
 WRITE_SCOPES = (Scope.CUSTOMER_WRITE, Scope.CUSTOMER_BENEFIT_WRITE)
 Reader = Annotated[StudioPrincipal, Depends(studio_principal(*READ_SCOPES, any_of=True))]
@@ -46,8 +45,9 @@ def _validations(results: list[tuple[str, bool]]) -> list[schemas.BenefitValidat
     operation_id="getBenefitsByCardNumber",
     response_model=list[schemas.BenefitValidationDto],
 )
+@fast
 async def get_benefits_by_card_number(
-    session: SessionDep,
+    work: WorkDep,
     clock: ClockDep,
     principal: Reader,
     card_number: Annotated[
@@ -61,7 +61,7 @@ async def get_benefits_by_card_number(
     """Which of the calling partner's benefits the card's holder can use now, in this studio."""
     card = CardRef(card_number, card_number_format)
     return _validations(
-        await service.validate(await on_session(session), principal, card, key or [], clock.now())
+        await service.validate(await work.fetch(), principal, card, key or [], clock.now())
     )
 
 
@@ -70,8 +70,9 @@ async def get_benefits_by_card_number(
     operation_id="getBenefits",
     response_model=list[schemas.BenefitValidationDto],
 )
+@fast
 async def get_benefits(
-    session: SessionDep,
+    work: WorkDep,
     clock: ClockDep,
     principal: Reader,
     customer_id: CustomerId,
@@ -81,9 +82,7 @@ async def get_benefits(
     studio: a running contract grants it, no restriction is in force, contingent is left, the
     integration is active here and, away from the home studio, the benefit is cross-facility."""
     return _validations(
-        await service.validate(
-            await on_session(session), principal, customer_id, key or [], clock.now()
-        )
+        await service.validate(await work.fetch(), principal, customer_id, key or [], clock.now())
     )
 
 
@@ -93,8 +92,9 @@ async def get_benefits(
     response_class=Response,
     responses={200: {"description": "Benefit has been used."}},
 )
+@fast
 async def use_benefit(
-    session: SessionDep,
+    work: WorkDep,
     clock: ClockDep,
     principal: Writer,
     customer_id: CustomerId,
@@ -106,7 +106,7 @@ async def use_benefit(
     ``BENEFIT_NOT_GRANTED``, ``BENEFIT_CONTINGENT_EXHAUSTED``). With ``Idempotency-Key`` a
     retried request counts once."""
     await service.use(
-        session, principal, customer_id, benefit_key, clock.now(), idempotency_key=idempotency_key
+        work, principal, customer_id, benefit_key, clock.now(), idempotency_key=idempotency_key
     )
     return Response(status_code=200)
 

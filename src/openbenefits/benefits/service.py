@@ -44,6 +44,7 @@ from openbenefits.kit.db import flush_or_conflict
 from openbenefits.kit.driver import Fetch
 from openbenefits.kit.errors import AppError, Conflict, InvalidRequest, NotFound
 from openbenefits.kit.periods import local_date
+from openbenefits.kit.work import Work
 from openbenefits.tenancy.principals import StudioPrincipal
 from openbenefits.webhooks.schemas import EventType
 
@@ -253,7 +254,7 @@ def _use_params(
     }
 
 
-async def use_on_postgresql(
+async def _use_on_postgresql(
     fetch: Fetch,
     principal: StudioPrincipal,
     customer: int | CardRef,
@@ -294,7 +295,7 @@ async def _record_use_in_transaction(
     channel: UsageChannel,
     idempotency_key: str | None,
 ) -> int:
-    """SQLite (no data-modifying CTEs): the writes of ``use_on_postgresql`` as three statements,
+    """SQLite (no data-modifying CTEs): the writes of ``_use_on_postgresql`` as three statements,
     in the request's write transaction."""
     connection = await session.connection()
     for right in found.rights:
@@ -320,7 +321,7 @@ async def _record_use_in_transaction(
 
 
 async def use(
-    session: AsyncSession,
+    work: Work,
     principal: StudioPrincipal,
     customer: int | CardRef,
     key: str,
@@ -330,13 +331,11 @@ async def use(
     idempotency_key: str | None = None,
 ) -> int:
     """Consume one use of ``key`` (400 with the reason when refused) and record it in the
-    ledger, in the session's transaction; the ledger entry's id."""
-    connection = await session.connection()
-    fetch = driver.on_connection(connection)
+    ledger, in the unit of work; the ledger entry's id."""
     try:
-        if connection.dialect.name == "postgresql":
-            return await use_on_postgresql(
-                fetch,
+        if work.on_postgresql:
+            return await _use_on_postgresql(
+                await work.fetch(),
                 principal,
                 customer,
                 key,
@@ -344,7 +343,8 @@ async def use(
                 channel=channel,
                 idempotency_key=idempotency_key,
             )
-        found = await standing(fetch, principal, customer, [key], now)
+        session = await work.session()
+        found = await standing(await work.fetch(), principal, customer, [key], now)
         benefit = usable(found, key, principal, now)
         return await _record_use_in_transaction(
             session, found, benefit, principal, now, channel, idempotency_key

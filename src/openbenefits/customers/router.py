@@ -28,7 +28,14 @@ from openbenefits.customers.views import (
 from openbenefits.kit.downloads import DownloadUrlsDep
 from openbenefits.kit.pagination import slice_offset
 from openbenefits.kit.periods import local_date
-from openbenefits.kit.routing import BlobsDep, ClockDep, SessionDep, SettingsDep, StudioRoute
+from openbenefits.kit.routing import (
+    BlobsDep,
+    ClockDep,
+    SessionDep,
+    SettingsDep,
+    StudioRoute,
+    WorkDep,
+)
 from openbenefits.kit.schemas import Day, ReferenceId, studio_error_responses
 from openbenefits.tenancy import service as tenancy_service
 from openbenefits.tenancy.auth import studio_principal
@@ -498,7 +505,7 @@ async def get_customers_checkin_history(
     response_model=schemas.CustomerWeighings,
 )
 async def create_customer_weighing(
-    session: SessionDep,
+    work: WorkDep,
     clock: ClockDep,
     principal: WeighingWriter,
     customer_id: CustomerId,
@@ -507,10 +514,11 @@ async def create_customer_weighing(
 ) -> schemas.CustomerWeighings:
     """Store a weighing. With ``benefitKey`` it also consumes one use of that benefit, in the
     same transaction: if the use is refused, nothing is stored."""
+    session = await work.session()
     customer = await service.get_customer(session, StudioScope.of(principal), customer_id)
     if benefit_key is not None:
         await benefits.use(
-            session, principal, customer.id, benefit_key, clock.now(), channel=UsageChannel.WEIGHING
+            work, principal, customer.id, benefit_key, clock.now(), channel=UsageChannel.WEIGHING
         )
     weighing = await activities.record_weighing(
         session, principal, customer, principal.studio_id, body, clock.now()

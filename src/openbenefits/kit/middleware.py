@@ -208,7 +208,7 @@ def _is_json(scope: Scope) -> bool:
 class JsonDepthMiddleware:
     """Refuses a JSON body nested deeper than ``max_depth`` before anything parses it: the
     parsers recurse once per level, so a deep enough document would exhaust the stack in any
-    of them (the framework's, the token endpoint's, the lean lane's). The body is read ahead
+    of them (the framework's, the token endpoint's, the fast dispatch's). The body is read ahead
     and checked as it arrives, so a refusal does not wait for the rest; the app then reads it
     unchanged. Installed inside the size limit, which bounds what is read ahead."""
 

@@ -3,8 +3,8 @@ limit on uploads per credential, and failed authentications per address. A reque
 limit is answered 429 with ``Retry-After`` (seconds) in its surface's error shape.
 
 An ASGI middleware inside the request-context middleware (refusals carry request ids and are
-logged and measured) and outside everything that answers requests, the lean lane included, so
-no route escapes it. Counters are fixed windows: in Redis (limits' ``RedisStorage``) when one
+logged and measured) and outside everything that answers requests, the fast dispatch included,
+so no route escapes it. Counters are fixed windows: in Redis (limits' ``RedisStorage``) when one
 is configured, shared by every process and host; in the process's memory otherwise.
 """
 

@@ -1,6 +1,10 @@
-"""The route class every API surface uses. In this order, for every request: the route's guards
-(authentication and authorization), then the ``Idempotency-Key`` protocol for state-changing
-POSTs, then one database transaction, committed before the response leaves."""
+"""The route class every API surface uses, and the one request pipeline: in this order, for
+every request, whether the framework or the fast dispatch (kit/fast.py) brought it here: the
+route's guards (authentication and authorization), then the ``Idempotency-Key`` protocol for
+state-changing POSTs, then the unit of work (kit/work.py), committed before the response leaves.
+Around it, as ASGI layers every request passes: request ids, logs and metrics, rate limits,
+input limits (kit/middleware.py, kit/rate_limits.py); error rendering is the app's exception
+handlers (kit/error_handlers.py), which both ways reach."""
 
 import abc
 from collections.abc import Callable, Coroutine, Iterator
@@ -18,6 +22,7 @@ from openbenefits.kit import idempotency
 from openbenefits.kit.blobstore import BlobStore
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
+from openbenefits.kit.work import Work
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -46,12 +51,16 @@ def get_blobs(request: Request) -> BlobStore:
 # dependency per request.
 
 
+async def provide_work(request: Request) -> Work:
+    work: Work = request.state.work
+    return work
+
+
 async def _session_dependency(request: Request) -> AsyncSession:
-    session: AsyncSession = request.state.session
-    return session
+    return await (await provide_work(request)).session()
 
 
-async def _clock_dependency(request: Request) -> Clock:
+async def provide_clock(request: Request) -> Clock:
     return get_clock(request)
 
 
@@ -63,8 +72,9 @@ async def _blobs_dependency(request: Request) -> BlobStore:
     return get_blobs(request)
 
 
+WorkDep = Annotated[Work, Depends(provide_work)]
 SessionDep = Annotated[AsyncSession, Depends(_session_dependency)]
-ClockDep = Annotated[Clock, Depends(_clock_dependency)]
+ClockDep = Annotated[Clock, Depends(provide_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 BlobsDep = Annotated[BlobStore, Depends(_blobs_dependency)]
 
@@ -109,51 +119,70 @@ def guards_of(dependant: Dependant) -> Iterator[Guard]:
         yield from guards_of(dependency)
 
 
+FAST = "__openbenefits_fast__"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def fast(endpoint: Endpoint) -> Endpoint:
+    """Declares a hot route's endpoint fast: kit/fast.py serves it without the framework's
+    request machinery, and its unit of work may run bare (kit/work.py). Its parameters are path,
+    query, header and JSON body values, and its dependencies only the pipeline's own: the
+    guard's principal, ``WorkDep``, ``ClockDep`` and the ``Response``."""
+    setattr(endpoint, FAST, True)
+    return endpoint
+
+
 class TransactionalRoute(APIRoute):
     # Whether a non-GET request may write; a read-only POST (the token endpoint) needs no write
     # transaction, which on SQLite would queue behind every writer.
     writes = True
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        guards = tuple(dict.fromkeys(guards_of(self.dependant)))
+    def get_route_handler(self) -> Handler:
+        framework = super().get_route_handler()
+        self.guards = tuple(dict.fromkeys(guards_of(self.dependant)))
+        self.fast = bool(getattr(self.endpoint, FAST, False))
 
         async def run(request: Request) -> Response:
-            principal = None
-            for guard in guards:
-                principal = await guard.check(request)
-            key = request.headers.get(idempotency.HEADER)
-            if request.method != "POST" or key is None or principal is None:
-                return await self._transaction(request, handler, None)
-            outcome = await _claim(request, principal, idempotency.validate_key(key))
-            if isinstance(outcome, idempotency.StoredResponse):
-                return outcome.to_response()
-            settings = get_settings(request)
-            lease = timedelta(seconds=settings.idempotency_lease_seconds)
-            async with idempotency.kept(get_db(request), outcome, get_clock(request), lease):
-                return await self._transaction(request, handler, outcome)
+            return await self.pipeline(request, framework)
 
         return run
 
-    async def _transaction(
-        self,
-        request: Request,
-        handler: Callable[[Request], Coroutine[Any, Any, Response]],
-        held: idempotency.Claim | None,
+    async def pipeline(self, request: Request, handler: Handler) -> Response:
+        """The request's steps around ``handler``, which reads its parameters, calls the
+        endpoint and renders its answer."""
+        principal = None
+        for guard in self.guards:
+            principal = await guard.check(request)
+        key = request.headers.get(idempotency.HEADER)
+        if request.method != "POST" or key is None or principal is None:
+            return await self._unit_of_work(request, handler, None)
+        outcome = await _claim(request, principal, idempotency.validate_key(key))
+        if isinstance(outcome, idempotency.StoredResponse):
+            return outcome.to_response()
+        settings = get_settings(request)
+        lease = timedelta(seconds=settings.idempotency_lease_seconds)
+        async with idempotency.kept(get_db(request), outcome, get_clock(request), lease):
+            return await self._unit_of_work(request, handler, outcome)
+
+    async def _unit_of_work(
+        self, request: Request, handler: Handler, held: idempotency.Claim | None
     ) -> Response:
         db = get_db(request)
         write = self.writes and request.method not in SAFE_METHODS
+        # A claimed request's answer commits with its effects: never bare.
+        work = Work(db, write=write, bare=self.fast and held is None)
+        request.state.work = work
         try:
-            async with db.session(write=write) as session:
-                request.state.session = session
+            async with work:
                 response = await handler(request)
                 if held is not None:
                     await idempotency.complete(
-                        session, get_settings(request).keyring, held, response
+                        await work.session(), get_settings(request).keyring, held, response
                     )
-                await session.commit()
+                await work.commit()
         except BaseException:
-            # The session rolled back on leaving; the failed attempt changed nothing.
+            # The unit rolled back on leaving; the failed attempt changed nothing.
             if held is not None:
                 await idempotency.release(db, held)
             raise

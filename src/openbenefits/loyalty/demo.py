@@ -11,6 +11,7 @@ from openbenefits.customers import schemas as customers_schemas
 from openbenefits.customers import service as customers_service
 from openbenefits.customers.models import Customer, CustomerStatus
 from openbenefits.kit.audit import Actor
+from openbenefits.kit.work import Work
 from openbenefits.loyalty import contracts, points, programs, schemas
 from openbenefits.loyalty.models import LoyaltyContract, PointsTransactionType, ProgramType
 from openbenefits.tenancy.principals import LoyaltyPrincipal
@@ -68,7 +69,7 @@ async def _customer(
 
 
 async def load_loyalty_demo(
-    session: AsyncSession,
+    work: Work,
     actor: Actor,
     tenant_id: int,
     studio_id: int,
@@ -77,6 +78,7 @@ async def load_loyalty_demo(
     now: datetime,
 ) -> dict[str, str]:
     """The demo contracts' uuids by external reference (loading twice changes nothing)."""
+    session = await work.session()
     refs = [CUSTOMER_CARD, COUPON_CARD, GIFT_CARD, PERSONNEL_TICKET]
     existing: dict[str, str] = {
         str(ref): uuid
@@ -119,7 +121,7 @@ async def load_loyalty_demo(
         )
         if kind == ProgramType.POINTS:
             await points.record_transaction(
-                session,
+                work,
                 principal,
                 contract.uuid,
                 schemas.PointsTransactionCreate(

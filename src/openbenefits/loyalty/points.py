@@ -6,7 +6,7 @@ checks the points type and the balance against the locked row, appends the ledge
 if the external reference is already there), sets the balance and writes the event. The row is
 locked only while that statement runs, so one hot gift card serves withdrawals one after
 another without holding its lock across round trips; the statement is atomic even in
-autocommit, so the lean lane runs it too (``loyalty/lean.py``). A check constraint
+autocommit, so it runs on a bare connection too (kit/work.py). A check constraint
 (balance >= 0) backs it.
 
 Refunds, and everything on SQLite (no data-modifying CTEs), take the contract row's lock first
@@ -40,11 +40,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from openbenefits.kit import driver, outbox
+from openbenefits.kit import outbox
 from openbenefits.kit.db import UTCDateTime
 from openbenefits.kit.driver import Fetch
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
 from openbenefits.kit.pagination import PageParams, fetch_page
+from openbenefits.kit.work import Work
 from openbenefits.loyalty import schemas
 from openbenefits.loyalty.contracts import (
     FoundContract,
@@ -159,7 +160,7 @@ def render_transaction(
 
 
 async def record_transaction(
-    session: AsyncSession,
+    work: Work,
     principal: LoyaltyPrincipal,
     uuid: str,
     data: schemas.PointsTransactionCreate,
@@ -167,15 +168,9 @@ async def record_transaction(
 ) -> tuple[schemas.PointsTransactionOut, bool]:
     """The transaction and whether it is new (a retry with the same external reference gets
     the first one back; the same reference with different content is refused)."""
-    connection = await session.connection()
-    if (
-        connection.dialect.name == "postgresql"
-        and data.transaction_type != PointsTransactionType.REFUND
-    ):
-        return await record_in_one_statement(
-            await driver.on_session(session), principal, uuid, data, now
-        )
-    return await _record_under_lock(session, principal, uuid, data, now)
+    if work.on_postgresql and data.transaction_type != PointsTransactionType.REFUND:
+        return await record_in_one_statement(await work.fetch(), principal, uuid, data, now)
+    return await _record_under_lock(await work.session(), principal, uuid, data, now)
 
 
 # A deposit or withdrawal on PostgreSQL ------------------------------------------------------

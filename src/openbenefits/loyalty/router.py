@@ -5,7 +5,6 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from openbenefits.kit import driver
 from openbenefits.kit.pagination import Page, PageParams, page_params
 from openbenefits.kit.routing import (
     ClockDep,
@@ -13,6 +12,8 @@ from openbenefits.kit.routing import (
     SessionDep,
     SettingsDep,
     TransactionalRoute,
+    WorkDep,
+    fast,
 )
 from openbenefits.kit.schemas import Id, Instant, problem_responses
 from openbenefits.loyalty import (
@@ -235,17 +236,16 @@ async def claim_personnel_ticket(
 
 
 @reading_posts.post("/contracts/validate-consumptions", response_model=schemas.ValidationResult)
+@fast
 async def validate_consumptions(
-    session: SessionDep, clock: ClockDep, principal: Reader, body: schemas.ValidateConsumptions
+    work: WorkDep, clock: ClockDep, principal: Reader, body: schemas.ValidateConsumptions
 ) -> schemas.ValidationResult:
     """Whether each contract is available to your customer on the travel date: a code per
     pair and the overall code (3101 when all are valid). A pair's checks run in this order and
     the first failure is its code: 3102 unknown, 3104 not the customer's, 3105 blocked, 3103
     not valid on the date, 3106 out of coupons with no used coupon covering the date. The
     overall code is the failure earliest in that order."""
-    return await usage.validate_consumptions(
-        await driver.on_session(session), principal, body, clock.now()
-    )
+    return await usage.validate_consumptions(await work.fetch(), principal, body, clock.now())
 
 
 @router.get("/contracts/{uuid}", response_model=schemas.ContractOut)
@@ -360,8 +360,9 @@ async def record_order_line_event(
     response_model=schemas.PointsTransactionOut,
     responses={200: {"description": "The external reference was seen: the first result."}},
 )
+@fast
 async def record_points_transaction(
-    session: SessionDep,
+    work: WorkDep,
     clock: ClockDep,
     principal: Writer,
     uuid: ContractUuid,
@@ -370,7 +371,7 @@ async def record_points_transaction(
 ) -> schemas.PointsTransactionOut:
     """A deposit, withdrawal or refund on a POINTS contract. The first deposit fixes the points
     type; a withdrawal never takes the balance below zero (409)."""
-    transaction, new = await points.record_transaction(session, principal, uuid, body, clock.now())
+    transaction, new = await points.record_transaction(work, principal, uuid, body, clock.now())
     if not new:
         response.status_code = status.HTTP_200_OK
     return transaction
@@ -417,8 +418,9 @@ async def consumer_contracts(
 @router.get(
     "/entitlements/{customerNumber}/by-customer-number", response_model=list[schemas.Entitlement]
 )
+@fast
 async def entitlements_by_customer_number(
-    session: SessionDep,
+    work: WorkDep,
     clock: ClockDep,
     principal: Reader,
     customer_number: CustomerNumber,
@@ -429,7 +431,7 @@ async def entitlements_by_customer_number(
     ``excludeSubContracts``, the contracts their used coupons created. The owner's passenger
     category and senior citizenship are read from your organisation's age bands."""
     return await entitlements.entitlements(
-        await driver.on_session(session),
+        await work.fetch(),
         principal,
         customer_number,
         travel_date,

@@ -1,7 +1,7 @@
-"""The loyalty lean lane (loyalty/lean.py) beside the framework's routes, on PostgreSQL (where it
-is installed): one reference records one transaction whichever path each request takes, and a
-contract closed to the caller is unknown on both. That the lane answers and acts exactly as the
-framework does for any request is the differential harness's to show (tests/differential)."""
+"""The loyalty routes declared fast (kit/fast.py) served by the dispatch and by the router side
+by side: one reference records one transaction whichever way each request comes, and a contract
+closed to the caller is unknown both ways. That the dispatch answers and acts exactly as the
+router does for any request is the differential harness's to show (tests/differential)."""
 
 import asyncio
 import json
@@ -17,8 +17,8 @@ from openbenefits.config import Settings
 from openbenefits.kit.blobstore import LocalBlobStore
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.db import Database
-from openbenefits.kit.lean import LeanRoutes
 from tests.benefits.statements import Statements, statements
+from tests.fast_dispatch import dispatched, without_dispatch
 from tests.helpers import expect
 from tests.loyalty.conftest import BASE, Org
 from tests.loyalty.test_points import GIFT_CARD, _transaction
@@ -30,13 +30,11 @@ Request = tuple[str, str, dict[str, Any]]
 async def framework(
     db: Database, settings: Settings, clock: FixedClock, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the same service without the lean lane."""
-    if db.is_sqlite:
-        pytest.skip("the lean lane is installed on PostgreSQL only")
+    """A client of the same service without the fast dispatch."""
     app = create_app(
         settings, db=db, clock=clock, blobs=LocalBlobStore(tmp_path / "framework-blobs")
     )
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not LeanRoutes]
+    without_dispatch(app)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
@@ -65,14 +63,15 @@ def _answer(response: httpx.Response) -> tuple[int, Any]:
 async def _same_answer(
     org: Org, framework: httpx.AsyncClient, db: Database, request: Request
 ) -> tuple[httpx.Response, Statements]:
-    """Send ``request`` through the lean lane and through the framework; both must answer the
-    same. The lean lane's answer and what it ran."""
+    """Send ``request`` through the fast dispatch and through the router; both must answer the
+    same. The dispatch's answer and what it ran."""
     method, path, options = request
-    lean, ran = await _send(org.client, db, org, (method, path, dict(options)))
-    answered, framework_ran = await _send(framework, db, org, (method, path, dict(options)))
-    assert _answer(lean) == _answer(answered), request
-    assert framework_ran.on_driver == []
-    return lean, ran
+    with dispatched() as called:
+        fast, ran = await _send(org.client, db, org, (method, path, dict(options)))
+    assert len(called) == 1, request
+    answered, _ = await _send(framework, db, org, (method, path, dict(options)))
+    assert _answer(fast) == _answer(answered), request
+    return fast, ran
 
 
 _JSON = {"Content-Type": "application/json"}
@@ -98,7 +97,7 @@ async def test_concurrent_requests_with_one_reference_record_one_transaction(
     assert balance["balance"] == "25.00"
 
 
-async def test_a_contract_closed_to_the_caller_is_unknown_on_both_lanes(
+async def test_a_contract_closed_to_the_caller_is_unknown_both_ways(
     org: Org, other_org: Org, framework, db: Database
 ):
     program = await org.program(**GIFT_CARD)
@@ -106,7 +105,6 @@ async def test_a_contract_closed_to_the_caller_is_unknown_on_both_lanes(
     deposit = _transaction("DEPOSIT", "100", "d1")
     expect(await org.post(f"/contracts/{uuid}/points-transactions", deposit), 201)
     await other_org.customer(3, "Stranger")
-    expect(await other_org.get("/age-bands"), 200)  # the lane serves clients the process knows
 
     async def answers(contract: str) -> list[tuple[int, Any]]:
         pair = {"contractUUID": contract, "customerNumber": 3}
@@ -120,9 +118,9 @@ async def test_a_contract_closed_to_the_caller_is_unknown_on_both_lanes(
         ]
         answered = []
         for request in requests:
-            lean, ran = await _same_answer(other_org, framework, db, request)
-            assert ran.on_driver, request
-            answered.append(_answer(lean))
+            fast, ran = await _same_answer(other_org, framework, db, request)
+            assert bool(ran.on_driver) is not db.is_sqlite, request
+            answered.append(_answer(fast))
         return answered
 
     unknown = "00000000-0000-4000-8000-000000000000"

@@ -1,0 +1,254 @@
+"""The fast dispatch: routes whose endpoint is declared ``@fast`` (kit/routing.py) are served
+without the framework's per-request machinery — the walk over every route, dependency
+resolution — and still through everything else a request passes.
+
+A fast route is an ordinary route: one definition gives its OpenAPI entry, its parameters, its
+answer and its guard. The dispatch sits where the router is (inside the app's exception
+handling, so its errors render as every other route's), matches the fast routes with their own
+``matches``, reads the parameters with the framework's own validators and, when they are valid,
+runs the route's ``pipeline`` — the same guards, idempotency and unit of work as a request the
+router brings — around a direct call of the endpoint, whose answer it renders with the route's
+own response field. Parameters that do not validate, and bodies it does not read (not declared
+JSON, chunked, malformed), go on to the router, which answers them as it answers any request.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from fastapi._compat import ModelField, Undefined, field_annotation_is_sequence
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _validate_value_with_model_field,
+    request_body_to_args,
+)
+from fastapi.routing import APIRouter, iter_route_contexts, serialize_response
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openbenefits.kit.routing import (
+    Guard,
+    TransactionalRoute,
+    get_clock,
+    provide_clock,
+    provide_work,
+)
+
+_JSON = "application/json"
+Provider = Callable[[Request], Any]
+
+
+def _principal(request: Request) -> Any:
+    # The guards ran first in the pipeline; authentication keeps its principal on the request
+    # (routing.authenticated), and the guard's dependency would hand the endpoint that one.
+    return request.state.principal
+
+
+_PROVIDERS: dict[Any, Provider] = {
+    provide_work: lambda request: request.state.work,
+    provide_clock: get_clock,
+}
+
+
+def _provider(dependency: Dependant) -> tuple[str, Provider]:
+    assert dependency.name is not None
+    if isinstance(dependency.call, Guard):
+        return dependency.name, _principal
+    provider = _PROVIDERS.get(dependency.call)
+    if provider is None:
+        raise TypeError(
+            f"a fast endpoint depends only on the pipeline's own values, not {dependency.call}"
+        )
+    return dependency.name, provider
+
+
+_SOURCES: dict[str, Callable[[Request], Any]] = {
+    "path": lambda request: request.path_params,
+    "query": lambda request: request.query_params,
+    "header": lambda request: request.headers,
+}
+
+
+@dataclass(frozen=True)
+class _Param:
+    """A path, query or header parameter, read and validated as the framework does it (its
+    request key, a list for a sequence, the default when absent); what the framework works out
+    on every request is worked out here once."""
+
+    field: ModelField
+    source: Callable[[Request], Any]
+    key: str
+    loc: tuple[str, str]
+    sequence: bool
+
+    @classmethod
+    def of(cls, field: ModelField, source: str) -> "_Param":
+        aliases = _get_param_aliases(field, convert_underscores=source == "header")
+        if len(aliases) != 1 or _get_param_model(field) is not None:
+            raise TypeError(f"{field.name}: a fast parameter has one name and is no model")
+        key = aliases[0][1]
+        sequence = source != "path" and field_annotation_is_sequence(field.field_info.annotation)
+        return cls(field, _SOURCES[source], key, (source, key), sequence)
+
+    def read(self, request: Request, values: dict[str, Any]) -> tuple[bool, Any]:
+        received = self.source(request)
+        value = received.getlist(self.key) if self.sequence else received.get(self.key)
+        if value is None or (self.sequence and not value):
+            value = Undefined
+        found, errors = _validate_value_with_model_field(
+            field=self.field, value=value, values=values, loc=self.loc
+        )
+        return not errors, found
+
+
+class FastCall:
+    """A fast route's parameters and endpoint, read from the route's own declaration."""
+
+    def __init__(self, route: TransactionalRoute) -> None:
+        dependant = route.dependant
+        unsupported = (
+            dependant.cookie_params,
+            dependant.request_param_name,
+            dependant.background_tasks_param_name,
+        )
+        if any(unsupported):
+            raise TypeError(f"{route.path}: a fast endpoint takes no cookies, request or tasks")
+        self.route = route
+        self.dependant = dependant
+        self.params = [
+            _Param.of(field, source)
+            for source, fields in (
+                ("path", dependant.path_params),
+                ("query", dependant.query_params),
+                ("header", dependant.header_params),
+            )
+            for field in fields
+        ]
+        self.providers = [_provider(dependency) for dependency in dependant.dependencies]
+        self.status_code = route.status_code
+
+    async def arguments(self, request: Request, body: bytes | None) -> dict[str, Any] | None:
+        """The endpoint's parameters from the request and its JSON ``body`` (None: not read),
+        or None when the router is to answer the request."""
+        values: dict[str, Any] = {}
+        for param in self.params:
+            valid, value = param.read(request, values)
+            if not valid:
+                return None
+            values[param.field.name] = value
+        if self.dependant.body_params:
+            try:
+                received = json.loads(body) if body is not None else None
+            except ValueError:
+                return None
+            if received is None:
+                return None
+            found, errors = await request_body_to_args(
+                self.dependant.body_params, received, self.route._embed_body_fields
+            )
+            if errors:
+                return None
+            values.update(found)
+        return values
+
+    async def __call__(self, values: dict[str, Any], request: Request) -> Response:
+        """The endpoint called with ``values`` and the pipeline's own, its answer rendered as
+        the framework renders it."""
+        arguments = dict(values)
+        for name, provider in self.providers:
+            arguments[name] = provider(request)
+        sub_response = Response()
+        sub_response.status_code = None  # type: ignore[assignment]
+        if self.dependant.response_param_name:
+            arguments[self.dependant.response_param_name] = sub_response
+        assert self.dependant.call is not None
+        answer = await self.dependant.call(**arguments)
+        if isinstance(answer, Response):
+            return answer
+        status = sub_response.status_code or self.status_code or 200
+        content = await serialize_response(
+            field=self.route.response_field,
+            response_content=answer,
+            by_alias=self.route.response_model_by_alias,
+            exclude_none=self.route.response_model_exclude_none,
+            dump_json=True,
+        )
+        return Response(content, status_code=status, media_type=_JSON)
+
+
+async def _declared_json(request: Request) -> bytes | None:
+    """The body, if it is declared JSON and of declared length (a chunked body could overrun
+    the size limit while this reads it; the router reads those)."""
+    content_type = request.headers.get("content-type", "")
+    if (
+        content_type.split(";")[0].strip().lower() != _JSON
+        or "content-length" not in request.headers
+    ):
+        return None
+    return await request.body()
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The ``receive`` for the router: the body the dispatch read, then the rest."""
+    replayed = False
+
+    async def replay_body() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay_body
+
+
+class FastRoutes:
+    """Installed as the router's innermost layer (``install``)."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[TransactionalRoute]) -> None:
+        self.app = app
+        self.calls = [(route, FastCall(route)) for route in routes]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route, call in self.calls:
+                match, child_scope = route.matches(scope)
+                if match is not Match.FULL:
+                    continue
+                scope.update(child_scope)
+                request = Request(scope, receive, send)
+                body = await _declared_json(request) if call.dependant.body_params else None
+                values = await call.arguments(request, body)
+                if values is None:
+                    if body is not None:
+                        receive = _replay(body, receive)
+                    break
+                response = await route.pipeline(request, partial(call, values))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def fast_routes(router: APIRouter) -> list[TransactionalRoute]:
+    """The router's fast routes, in its order. Routers are included without a prefix or
+    dependencies of their own, so a route's own path and guards are the ones it serves with."""
+    found = []
+    for context in iter_route_contexts(router.routes):
+        route = context.original_route
+        if isinstance(route, TransactionalRoute) and route.fast:
+            if context.path != route.path:
+                raise TypeError(f"{route.path} is served at {context.path}: not fast-servable")
+            found.append(route)
+    return found
+
+
+def install(router: APIRouter) -> None:
+    """Put the fast dispatch in front of the router's own route walk: inside the app's
+    exception handling and every middleware, like the routes themselves."""
+    router.middleware_stack = FastRoutes(router.middleware_stack, fast_routes(router))
