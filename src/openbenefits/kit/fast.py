@@ -26,7 +26,7 @@ from fastapi.dependencies.utils import (
     _validate_value_with_model_field,
     request_body_to_args,
 )
-from fastapi.routing import APIRouter, iter_route_contexts, serialize_response
+from fastapi.routing import APIRouter, iter_route_contexts
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -132,6 +132,19 @@ class FastCall:
         ]
         self.providers = [_provider(dependency) for dependency in dependant.dependencies]
         self.status_code = route.status_code
+        # The answer serialized as the framework serializes it, without validating the
+        # endpoint's own typed answer again on its way out. Without a response model the
+        # endpoint answers a Response itself.
+        field = route.response_field
+        self.render = (
+            None
+            if field is None
+            else partial(
+                field.serialize_json,
+                by_alias=route.response_model_by_alias,
+                exclude_none=route.response_model_exclude_none,
+            )
+        )
 
     async def arguments(self, request: Request, body: bytes | None) -> dict[str, Any] | None:
         """The endpoint's parameters from the request and its JSON ``body`` (None: not read),
@@ -171,15 +184,10 @@ class FastCall:
         answer = await self.dependant.call(**arguments)
         if isinstance(answer, Response):
             return answer
+        if self.render is None:
+            raise TypeError(f"{self.route.path}: no response model, and no Response answered")
         status = sub_response.status_code or self.status_code or 200
-        content = await serialize_response(
-            field=self.route.response_field,
-            response_content=answer,
-            by_alias=self.route.response_model_by_alias,
-            exclude_none=self.route.response_model_exclude_none,
-            dump_json=True,
-        )
-        return Response(content, status_code=status, media_type=_JSON)
+        return Response(self.render(answer), status_code=status, media_type=_JSON)
 
 
 async def _declared_json(request: Request) -> bytes | None:
@@ -214,10 +222,17 @@ class FastRoutes:
     def __init__(self, app: ASGIApp, routes: Sequence[TransactionalRoute]) -> None:
         self.app = app
         self.calls = [(route, FastCall(route)) for route in routes]
+        self.by_method: dict[str, list[tuple[TransactionalRoute, FastCall]]] = {}
+        for route, call in self.calls:
+            for method in route.methods or ():
+                self.by_method.setdefault(method, []).append((route, call))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route, call in self.calls:
+            for route, call in self.by_method.get(scope["method"], ()):
+                # The path's pattern alone first: the full match builds a scope.
+                if route.path_regex.match(scope["path"]) is None:
+                    continue
                 match, child_scope = route.matches(scope)
                 if match is not Match.FULL:
                     continue

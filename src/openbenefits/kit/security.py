@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import jwt
@@ -18,8 +19,10 @@ TOKEN_ALGORITHM = "HS256"
 TOKEN_ISSUER = "openbenefits"
 
 
+@cache
 def derive_key(master: bytes, purpose: str) -> bytes:
-    """One key per purpose, so that a hash of one kind can never be replayed as another."""
+    """One key per purpose, so that a hash of one kind can never be replayed as another.
+    Remembered: every credential hash on every request derives the same one."""
     return hmac.new(master, purpose.encode(), hashlib.sha256).digest()
 
 
