@@ -176,9 +176,11 @@ class FastCall:
         arguments = dict(values)
         for name, provider in self.providers:
             arguments[name] = provider(request)
-        sub_response = Response()
-        sub_response.status_code = None  # type: ignore[assignment]
+        # The endpoint may set the status on a Response it takes, as under the framework.
+        sub_response = None
         if self.dependant.response_param_name:
+            sub_response = Response()
+            sub_response.status_code = None  # type: ignore[assignment]
             arguments[self.dependant.response_param_name] = sub_response
         assert self.dependant.call is not None
         answer = await self.dependant.call(**arguments)
@@ -186,7 +188,7 @@ class FastCall:
             return answer
         if self.render is None:
             raise TypeError(f"{self.route.path}: no response model, and no Response answered")
-        status = sub_response.status_code or self.status_code or 200
+        status = (sub_response and sub_response.status_code) or self.status_code or 200
         return Response(self.render(answer), status_code=status, media_type=_JSON)
 
 
