@@ -8,14 +8,28 @@ from unittest.mock import patch
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
-from openbenefits.kit.fast import FastCall, FastRoutes
+from openbenefits.kit.fast import FastCall, FastRoutes, exception_handling
+
+
+def _stack(app: FastAPI) -> ASGIApp:
+    """``app``'s middleware stack, built as the first request would build it."""
+    if app.middleware_stack is None:
+        app.middleware_stack = app.build_middleware_stack()
+    return app.middleware_stack
+
+
+def dispatch_of(app: FastAPI) -> FastRoutes:
+    """The fast dispatch in ``app``'s middleware stack."""
+    dispatch = exception_handling(_stack(app)).app
+    assert isinstance(dispatch, FastRoutes)
+    return dispatch
 
 
 def without_dispatch(app: FastAPI) -> None:
     """Every request of ``app`` goes through the router's walk and the framework's handler."""
-    assert isinstance(app.router.middleware_stack, FastRoutes)
-    app.router.middleware_stack = app.router.app
+    exception_handling(_stack(app)).app = dispatch_of(app).app
 
 
 @contextmanager

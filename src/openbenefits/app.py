@@ -85,7 +85,7 @@ def create_app(
         if db is None:
             await database.dispose()
 
-    app = FastAPI(
+    app = fast.FastDispatchApp(
         title="OpenBenefits",
         version="0.1.0",
         description=DESCRIPTION,
@@ -140,7 +140,6 @@ def create_app(
     app.include_router(loyalty_router.reading_posts)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
-    fast.install(app.router)
     if settings.rate_limits_enabled:
         declare_refusals(app)
     return app

@@ -126,6 +126,8 @@ class Database:
                 url, isolation_level="AUTOCOMMIT", pool_size=budget.reads, **pool
             )
             self.driver_pool = driver.Pool(self.url, budget.fast_path)
+        # Read once: the engine's property is a proxy, and the fast path compiles with it.
+        self.dialect = self.read_engine.dialect
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 

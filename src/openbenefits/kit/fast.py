@@ -3,36 +3,41 @@ without the framework's per-request machinery — the walk over every route, dep
 resolution — and still through everything else a request passes.
 
 A fast route is an ordinary route: one definition gives its OpenAPI entry, its parameters, its
-answer and its guard. The dispatch sits where the router is (inside the app's exception
-handling, so its errors render as every other route's), matches the fast routes with their own
-``matches``, reads the parameters with the framework's own validators and, when they are valid,
-runs the route's ``pipeline`` — the same guards, idempotency and unit of work as a request the
-router brings — around a direct call of the endpoint, whose answer it renders with the route's
-own response field. Parameters that do not validate, and bodies it does not read (not declared
-JSON, chunked, malformed), go on to the router, which answers them as it answers any request.
+answer and its guard. The dispatch sits right inside the app's exception handling (after every
+middleware, so its errors render as every other route's), matches the fast routes by method and
+path pattern as the router would, reads the parameters with the framework's own validators and,
+when they are valid, runs the route's ``pipeline`` — the same guards, idempotency and unit of
+work as a request the router brings — around a direct call of the endpoint, whose answer it
+renders with the route's own response field. Parameters that do not validate, and bodies it
+does not read (not declared JSON, chunked, malformed), go on to the router, which answers them
+as it answers any request.
 """
 
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from functools import partial
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi._compat import ModelField, Undefined, field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import (
     _get_param_aliases,
     _get_param_model,
     _validate_value_with_model_field,
-    request_body_to_args,
 )
 from fastapi.routing import APIRouter, iter_route_contexts
-from starlette.requests import Request
+from starlette.datastructures import Headers, QueryParams
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openbenefits.kit.routing import (
+    PRINCIPAL,
+    WORK,
     Guard,
     TransactionalRoute,
     get_clock,
@@ -47,11 +52,11 @@ Provider = Callable[[Request], Any]
 def _principal(request: Request) -> Any:
     # The guards ran first in the pipeline; authentication keeps its principal on the request
     # (routing.authenticated), and the guard's dependency would hand the endpoint that one.
-    return request.state.principal
+    return request.scope[PRINCIPAL]
 
 
 _PROVIDERS: dict[Any, Provider] = {
-    provide_work: lambda request: request.state.work,
+    provide_work: lambda request: request.scope[WORK],
     provide_clock: get_clock,
 }
 
@@ -68,11 +73,16 @@ def _provider(dependency: Dependant) -> tuple[str, Provider]:
     return dependency.name, provider
 
 
+_NO_QUERY = QueryParams()
 _SOURCES: dict[str, Callable[[Request], Any]] = {
     "path": lambda request: request.path_params,
-    "query": lambda request: request.query_params,
+    # Most fast requests have no query: nothing to parse then.
+    "query": lambda request: request.query_params if request.scope["query_string"] else _NO_QUERY,
     "header": lambda request: request.headers,
 }
+
+
+_IMMUTABLE = (type(None), bool, int, float, str, Enum)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,9 @@ class _Param:
     key: str
     loc: tuple[str, str]
     sequence: bool
+    # An optional parameter's immutable default, answered as it is when the parameter is
+    # absent (the framework would copy it twice); Undefined: the framework's own way.
+    absent: Any
 
     @classmethod
     def of(cls, field: ModelField, source: str) -> "_Param":
@@ -94,12 +107,22 @@ class _Param:
             raise TypeError(f"{field.name}: a fast parameter has one name and is no model")
         key = aliases[0][1]
         sequence = source != "path" and field_annotation_is_sequence(field.field_info.annotation)
-        return cls(field, _SOURCES[source], key, (source, key), sequence)
+        info = field.field_info
+        plain_default = (
+            not info.is_required()
+            and not info.validate_default
+            and info.default_factory is None
+            and isinstance(info.default, _IMMUTABLE)
+        )
+        absent = info.default if plain_default else Undefined
+        return cls(field, _SOURCES[source], key, (source, key), sequence, absent)
 
     def read(self, request: Request, values: dict[str, Any]) -> tuple[bool, Any]:
         received = self.source(request)
         value = received.getlist(self.key) if self.sequence else received.get(self.key)
         if value is None or (self.sequence and not value):
+            if self.absent is not Undefined:
+                return True, self.absent
             value = Undefined
         found, errors = _validate_value_with_model_field(
             field=self.field, value=value, values=values, loc=self.loc
@@ -119,6 +142,10 @@ class FastCall:
         )
         if any(unsupported):
             raise TypeError(f"{route.path}: a fast endpoint takes no cookies, request or tasks")
+        if len(dependant.body_params) > 1 or route._embed_body_fields:
+            raise TypeError(f"{route.path}: a fast endpoint's body is one model, not embedded")
+        # Validated as the framework validates a single body that is not embedded.
+        self.body = dependant.body_params[0] if dependant.body_params else None
         self.route = route
         self.dependant = dependant
         self.params = [
@@ -146,7 +173,7 @@ class FastCall:
             )
         )
 
-    async def arguments(self, request: Request, body: bytes | None) -> dict[str, Any] | None:
+    def arguments(self, request: Request, body: bytes | None) -> dict[str, Any] | None:
         """The endpoint's parameters from the request and its JSON ``body`` (None: not read),
         or None when the router is to answer the request."""
         values: dict[str, Any] = {}
@@ -155,19 +182,19 @@ class FastCall:
             if not valid:
                 return None
             values[param.field.name] = value
-        if self.dependant.body_params:
+        if self.body is not None:
             try:
                 received = json.loads(body) if body is not None else None
             except ValueError:
                 return None
             if received is None:
                 return None
-            found, errors = await request_body_to_args(
-                self.dependant.body_params, received, self.route._embed_body_fields
+            value, errors = _validate_value_with_model_field(
+                field=self.body, value=received, values=values, loc=("body",)
             )
             if errors:
                 return None
-            values.update(found)
+            values[self.body.name] = value
         return values
 
     async def __call__(self, values: dict[str, Any], request: Request) -> Response:
@@ -192,16 +219,21 @@ class FastCall:
         return Response(self.render(answer), status_code=status, media_type=_JSON)
 
 
-async def _declared_json(request: Request) -> bytes | None:
+async def _declared_json(scope: Scope, receive: Receive) -> bytes | None:
     """The body, if it is declared JSON and of declared length (a chunked body could overrun
     the size limit while this reads it; the router reads those)."""
-    content_type = request.headers.get("content-type", "")
-    if (
-        content_type.split(";")[0].strip().lower() != _JSON
-        or "content-length" not in request.headers
-    ):
+    headers = Headers(scope=scope)
+    content_type = headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != _JSON or "content-length" not in headers:
         return None
-    return await request.body()
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -232,19 +264,23 @@ class FastRoutes:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             for route, call in self.by_method.get(scope["method"], ()):
-                # The path's pattern alone first: the full match builds a scope.
-                if route.path_regex.match(scope["path"]) is None:
+                match = route.path_regex.match(scope["path"])
+                if match is None:
                     continue
-                match, child_scope = route.matches(scope)
-                if match is not Match.FULL:
-                    continue
-                scope.update(child_scope)
+                # What the route's own full match puts into the scope (fast_routes made sure
+                # it is served at its own path, under no mount).
+                convertors = route.param_convertors
+                path_params = {
+                    name: convertors[name].convert(value)
+                    for name, value in match.groupdict().items()
+                }
+                scope.update(endpoint=route.endpoint, path_params=path_params, route=route)
+                body = await _declared_json(scope, receive) if call.body is not None else None
+                if body is not None:
+                    receive = _replay(body, receive)
                 request = Request(scope, receive, send)
-                body = await _declared_json(request) if call.dependant.body_params else None
-                values = await call.arguments(request, body)
+                values = call.arguments(request, body)
                 if values is None:
-                    if body is not None:
-                        receive = _replay(body, receive)
                     break
                 response = await route.pipeline(request, partial(call, values))
                 await response(scope, receive, send)
@@ -265,7 +301,22 @@ def fast_routes(router: APIRouter) -> list[TransactionalRoute]:
     return found
 
 
-def install(router: APIRouter) -> None:
-    """Put the fast dispatch in front of the router's own route walk: inside the app's
-    exception handling and every middleware, like the routes themselves."""
-    router.middleware_stack = FastRoutes(router.middleware_stack, fast_routes(router))
+def exception_handling(stack: ASGIApp) -> ExceptionMiddleware:
+    """The layer of an app's middleware ``stack`` that renders errors as answers."""
+    layer: Any = stack
+    while not isinstance(layer, ExceptionMiddleware):
+        layer = layer.app
+    return layer
+
+
+class FastDispatchApp(FastAPI):
+    """The application, with the fast dispatch for its router's fast routes installed right
+    inside its exception handling: after every middleware, like the routes themselves, and in
+    front of FastAPI's exit stack (which closes uploaded files: no fast route takes any) and the
+    router's walk, which serve every request the dispatch does not."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        handling = exception_handling(stack)
+        handling.app = FastRoutes(handling.app, fast_routes(self.router))
+        return stack

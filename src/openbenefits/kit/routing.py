@@ -51,8 +51,14 @@ def get_blobs(request: Request) -> BlobStore:
 # dependency per request.
 
 
+# The pipeline's per-request values live in the ASGI scope under these keys: ``request.state``
+# would do the same through a layer of attribute lookups on every request.
+PRINCIPAL = "openbenefits.principal"
+WORK = "openbenefits.work"
+
+
 async def provide_work(request: Request) -> Work:
-    work: Work = request.state.work
+    work: Work = request.scope[WORK]
     return work
 
 
@@ -105,10 +111,10 @@ async def authenticated(
     request: Request, authenticate: Callable[[Request], Coroutine[Any, Any, P]]
 ) -> P:
     """The request's credentials authenticated once, however many guards ask."""
-    principal: P | None = getattr(request.state, "principal", None)
+    principal: P | None = request.scope.get(PRINCIPAL)
     if principal is None:
         principal = await authenticate(request)
-        request.state.principal = principal
+        request.scope[PRINCIPAL] = principal
     return principal
 
 
@@ -172,7 +178,7 @@ class TransactionalRoute(APIRoute):
         write = self.writes and request.method not in SAFE_METHODS
         # A claimed request's answer commits with its effects: never bare.
         work = Work(db, write=write, bare=self.fast and held is None)
-        request.state.work = work
+        request.scope[WORK] = work
         try:
             async with work:
                 response = await handler(request)

@@ -10,8 +10,9 @@ needs a transaction even on a bare unit (a refund under the contract's lock) ask
 ``session()`` and does all its work there.
 """
 
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,10 @@ class Work:
         self._write = write
         self.on_postgresql = not db.is_sqlite
         self.bare = bare and self.on_postgresql
-        self._stack = AsyncExitStack()
+        # What the unit opened, closed in reverse order on leaving (at most a bare connection
+        # and a session: no general exit stack on the hot path).
+        self._connection: AbstractAsyncContextManager[Any] | None = None
+        self._session_context: AbstractAsyncContextManager[AsyncSession] | None = None
         self._session: AsyncSession | None = None
         self._fetch: Fetch | None = None
 
@@ -41,8 +45,10 @@ class Work:
         """Core statements of this unit: on the bare connection, or in the session."""
         if self._fetch is None:
             if self.bare:
-                connection = await self._stack.enter_async_context(self._db.driver_connection())
-                self._fetch = driver.on_driver(connection, self._db.read_engine.dialect)
+                checkout = self._db.driver_connection()
+                connection = await checkout.__aenter__()
+                self._connection = checkout
+                self._fetch = driver.on_driver(connection, self._db.dialect)
             else:
                 self._fetch = await driver.on_session(await self.session())
         return self._fetch
@@ -51,9 +57,9 @@ class Work:
         """The unit's ORM session and its transaction (a writing one unless the request is
         safe), opened on first use."""
         if self._session is None:
-            self._session = await self._stack.enter_async_context(
-                self._db.session(write=self._write)
-            )
+            context = self._db.session(write=self._write)
+            self._session = await context.__aenter__()
+            self._session_context = context
         return self._session
 
     async def commit(self) -> None:
@@ -69,4 +75,9 @@ class Work:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self._stack.__aexit__(kind, error, traceback)
+        try:
+            if self._session_context is not None:
+                await self._session_context.__aexit__(kind, error, traceback)
+        finally:
+            if self._connection is not None:
+                await self._connection.__aexit__(kind, error, traceback)
