@@ -171,3 +171,29 @@ async def test_redeeming_a_program_code(org, clock):
     await org.program(loyaltyProgramCode="Old", endDate="2026-01-01T00:00:00Z")
     expired = await org.post("/loyaltyprograms/redeem", {**redeem, "loyaltyProgramCode": "Old"})
     assert expect(expired, 400)["code"] == "LOYALTY_PROGRAM_CODE_EXPIRED"
+
+
+async def test_entitlements_carry_the_product_version_of_the_current_version(org):
+    """A version that is no longer in force (seed 003's own example: started and ended in 2007)
+    is DEPRECATED however high its number; entitlements keep the CURRENT version's product
+    version, and take a newer one once it is in force."""
+    program = await org.program(productVersion="ENT:Version:1")
+    await org.customer(7654321)
+    await org.contract(program["id"], customerNumber=7654321)
+    versions = f"/loyaltyprograms/{program['id']}/versions"
+    ended = {
+        "startDate": "2007-12-03T10:15:30+01:00",
+        "endDate": "2007-12-03T10:15:30+01:00",
+        "productVersion": "ENT:Version:2007",
+    }
+    assert expect(await org.post(versions, ended), 201)["status"] == "DEPRECATED"
+    path = "/entitlements/7654321/by-customer-number"
+    assert [e["productVersion"] for e in expect(await org.get(path), 200)] == ["ENT:Version:1"]
+
+    newer = {
+        "startDate": "2026-06-01T00:00:00Z",
+        "endDate": "2030-11-22T00:00:00Z",
+        "productVersion": "ENT:Version:3",
+    }
+    assert expect(await org.post(versions, newer), 201)["status"] == "CURRENT"
+    assert [e["productVersion"] for e in expect(await org.get(path), 200)] == ["ENT:Version:3"]

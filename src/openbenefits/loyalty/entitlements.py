@@ -115,11 +115,14 @@ def _statement(children: bool) -> Select[Any]:
     holder = aliased(LoyaltyContractConsumer, name="holder")
     owner = aliased(Customer, name="owner")
     contract = aliased(LoyaltyContract, name="entitled") if children else root
+    now = bindparam("now", type_=UTCDateTime())
+    # The program's CURRENT version (loyalty/versions.py): the highest-numbered in force now.
     product_version = (
         select(LoyaltyProgramVersion.product_version)
         .where(
             LoyaltyProgramVersion.program_id == root.program_id,
-            LoyaltyProgramVersion.start_date <= last,
+            LoyaltyProgramVersion.start_date <= now,
+            or_(LoyaltyProgramVersion.end_date.is_(None), LoyaltyProgramVersion.end_date > now),
         )
         .order_by(LoyaltyProgramVersion.version_number.desc())
         .limit(1)
@@ -225,6 +228,7 @@ async def entitlements(
             "first": window.first,
             "last": window.last,
             "open_after": max(now, window.first),
+            "now": now,
         },
     )
     if not rows or rows[0]["customer_id"] is None:
