@@ -80,6 +80,16 @@ async def test_a_program_needs_a_token_with_the_right_scope(org, client):
     )
 
 
+async def test_an_error_carries_the_callers_correlation_id_or_else_the_trace_id(client):
+    path = "/customers/v2/benefits/loyaltyprograms"
+    mine = "9d54fd0c-8207-43f7-a4b9-7fb5aa333b46"  # seed 003's 401 example
+    answered = expect(await client.get(path, headers={"X-Correlation-Id": mine}), 401)
+    assert answered["correlationId"] == mine
+    assert answered["traceId"] != mine
+    anonymous = expect(await client.get(path), 401)
+    assert anonymous["correlationId"] == anonymous["traceId"]
+
+
 async def test_another_organisations_program_does_not_exist(org, other_org):
     program = await org.program()
     assert expect(await other_org.get(f"/loyaltyprograms/{program['id']}"), 404)["code"] == (

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from openbenefits.kit.context import request_id_var
+from openbenefits.kit.context import correlation_id_var, request_id_var
 from openbenefits.kit.errors import AppError
 
 STUDIO_PREFIX = "/v1/"
@@ -73,7 +73,8 @@ def render_error(
             error=problem["title"],
             message=message,
             path=request.url.path,
-            correlationId=trace_id,
+            # The caller's own id when it sent one (seed 003's 401 example), else the trace id.
+            correlationId=correlation_id_var.get() or trace_id,
         )
     problem.update(extra or {})
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)

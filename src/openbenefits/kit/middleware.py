@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from openbenefits.kit.context import request_id_var
+from openbenefits.kit.context import correlation_id_var, request_id_var
 from openbenefits.kit.error_handlers import (
     handle_app_error,
     handle_http_exception,
@@ -44,6 +44,7 @@ class RequestContextMiddleware:
         offered = headers.get("x-correlation-id", "")
         correlation_id = offered if _CORRELATION_ID.match(offered) else request_id
         request_id_var.set(request_id)
+        correlation_id_var.set(correlation_id)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             request_id=request_id,
