@@ -99,7 +99,7 @@ def create_app(
     app.state.clock = app_clock
     app.state.principals = PrincipalCache(settings.api_key_cache_seconds)
     app.state.revocations = Revocations.remembered_for(settings.api_key_cache_seconds)
-    app.state.loyalty_tokens = VerifiedTokens(settings.signing_key, settings.oauth_audience)
+    app.state.loyalty_tokens = VerifiedTokens(settings.signing_key, settings.oauth_audiences)
     app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
     install_error_handlers(app)
     # Inside the size limit: it parses what the limit admitted.

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from openbenefits.kit.encryption import Keyring
+from openbenefits.tenancy.principals import ADMIN_AUDIENCE
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -42,7 +43,16 @@ class Settings(BaseSettings):
     # bodies this large plus the multipart framing).
     max_document_bytes: int = 10 * 1024 * 1024
     access_token_ttl_seconds: int = 900
-    oauth_audience: str = "openbenefits-loyalty"
+    # The audiences a loyalty token may be issued for, comma-separated; a token request without
+    # ``audience`` gets the first. Listing another issuer's audience lets a client written for it
+    # be pointed here unchanged. (``OAUTH_AUDIENCE``, one value, is still read.)
+    oauth_audiences: Annotated[list[str], NoDecode] = Field(
+        default=["openbenefits-loyalty"],
+        min_length=1,
+        validation_alias=AliasChoices(
+            "OPENBENEFITS_OAUTH_AUDIENCES", "OPENBENEFITS_OAUTH_AUDIENCE", "oauth_audiences"
+        ),
+    )
     # How long a server process trusts a studio API key it has checked: a revocation reaches the
     # other processes within this time and one key lookup (0: check every request against the
     # database).
@@ -97,11 +107,20 @@ class Settings(BaseSettings):
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'openbenefits.db'}"
         return normalise_database_url(url)
 
-    @field_validator("encryption_keys", "webhook_allowed_networks", mode="before")
+    @field_validator(
+        "encryption_keys", "webhook_allowed_networks", "oauth_audiences", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("oauth_audiences")
+    @classmethod
+    def _not_the_admin_audience(cls, value: list[str]) -> list[str]:
+        if ADMIN_AUDIENCE in value:
+            raise ValueError(f"{ADMIN_AUDIENCE!r} is the admin tokens' audience")
         return value
 
     @cached_property

@@ -196,6 +196,10 @@ async def test_the_token_endpoint_limits_each_client_id_whatever_the_body_type(
         wrong = await client.post("/oauth/token", data=first.form(secret="wrong"))
         assert wrong.status_code == 401
         assert_refused(await client.post("/oauth/token", json=first.form()))
+        # The same client authenticated with Authorization: Basic is the same credential.
+        basic = httpx.BasicAuth(first.client_id, first.secret)
+        grant = {"grant_type": "client_credentials"}
+        assert_refused(await client.post("/oauth/token", data=grant, auth=basic))
         assert (await client.post("/oauth/token", data=second.form())).status_code == 200
 
 

@@ -1,10 +1,16 @@
 """Loyalty surface authentication: client-credentials tokens and bearer checks."""
 
+import base64
 from datetime import timedelta
+from urllib.parse import quote_plus
 
+import httpx
 import jwt
 import pytest
+from pydantic import ValidationError
 
+from openbenefits.app import create_app
+from openbenefits.config import Settings
 from tests.helpers import admin_headers, create_tenant, expect
 
 
@@ -73,6 +79,81 @@ async def test_malformed_token_requests(client):
     assert garbage.status_code == 400
     plain = await client.post("/oauth/token", content=b"x", headers={"content-type": "text/plain"})
     assert plain.status_code == 415
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    # RFC 6749 §2.3.1: each part form-urlencoded before the pair is base64-encoded.
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+
+
+async def test_a_client_may_authenticate_with_http_basic(client, settings, clock):
+    setup = await create_tenant(client, admin_headers(settings, clock), "Acme")
+    grant = {"grant_type": "client_credentials", "scope": "LOYALTY_READ"}
+    basic = _basic(setup.client_id, setup.client_secret)
+    token = expect(await client.post("/oauth/token", data=grant, headers=basic), 200)
+    assert token["scope"] == "LOYALTY_READ"
+    programs = await client.get(
+        "/customers/v2/benefits/loyaltyprograms",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert programs.status_code == 200
+    # The body may name the same client; JSON bodies work as forms do.
+    named = {**grant, "client_id": setup.client_id}
+    assert expect(await client.post("/oauth/token", json=named, headers=basic), 200)
+
+
+async def test_http_basic_refusals_name_the_basic_scheme(client, settings, clock):
+    setup = await create_tenant(client, admin_headers(settings, clock), "Acme")
+    grant = {"grant_type": "client_credentials"}
+    wrong = await client.post("/oauth/token", data=grant, headers=_basic(setup.client_id, "x"))
+    assert expect(wrong, 401)["error"] == "invalid_client"
+    assert wrong.headers["www-authenticate"] == "Basic"
+    garbled = {"Authorization": "Basic not-base64!"}
+    refused = await client.post("/oauth/token", data=grant, headers=garbled)
+    assert expect(refused, 401)["error"] == "invalid_client"
+    assert refused.headers["www-authenticate"] == "Basic"
+    # One way to authenticate, not two; and the body cannot name another client.
+    basic = _basic(setup.client_id, setup.client_secret)
+    both = {**grant, "client_id": setup.client_id, "client_secret": setup.client_secret}
+    twice = await client.post("/oauth/token", data=both, headers=basic)
+    assert expect(twice, 400)["error"] == "invalid_request"
+    other = await client.post("/oauth/token", data={**grant, "client_id": "x"}, headers=basic)
+    assert expect(other, 400)["error"] == "invalid_request"
+
+
+async def test_the_accepted_audiences_are_configurable(settings, db, clock, blobs):
+    audiences = ["openbenefits-loyalty", "https://partner.example/loyalty"]
+    app = create_app(
+        settings.model_copy(update={"oauth_audiences": audiences}), db=db, clock=clock, blobs=blobs
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        setup = await create_tenant(client, admin_headers(settings, clock), "Acme")
+        # Asked for, an accepted audience is granted; unasked, the first is.
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": setup.client_id,
+            "client_secret": setup.client_secret,
+        }
+        for asked, granted in ((audiences[1], audiences[1]), (None, audiences[0])):
+            body = form if asked is None else {**form, "audience": asked}
+            token = expect(await client.post("/oauth/token", data=body), 200)["access_token"]
+            assert jwt.decode(token, options={"verify_signature": False})["aud"] == granted
+            used = await client.get(
+                "/customers/v2/benefits/loyaltyprograms",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert used.status_code == 200
+        unknown = await _token(client, setup, audience="https://elsewhere.example")
+        assert expect(unknown, 400)["error"] == "invalid_target"
+
+
+def test_the_admin_audience_cannot_be_a_loyalty_audience(settings):
+    with pytest.raises(ValidationError):
+        Settings.model_validate(
+            {**settings.model_dump(), "oauth_audiences": ["openbenefits-admin"]}
+        )
 
 
 async def test_bearer_token_authenticates_on_the_loyalty_surface(probe_client, settings, clock):

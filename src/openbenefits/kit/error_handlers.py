@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openbenefits.kit.context import correlation_id_var, request_id_var
-from openbenefits.kit.errors import AppError
+from openbenefits.kit.errors import AppError, Unauthorized
 
 STUDIO_PREFIX = "/v1/"
 LOYALTY_PREFIX = "/customers/v2/"
@@ -82,7 +82,7 @@ def render_error(
 
 async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthorized) else None
     return render_error(
         request,
         exc.status_code,

@@ -34,6 +34,11 @@ class Unauthorized(AppError):
     default_code = "UNAUTHORIZED"
     default_message = "Authentication failed."
 
+    def __init__(self, message: str | None = None, *, challenge: str = "Bearer", **kwargs: Any):
+        super().__init__(message, **kwargs)
+        # The WWW-Authenticate scheme: the one the client used, or should use.
+        self.challenge = challenge
+
 
 class Forbidden(AppError):
     status_code = 403

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openbenefits.config import Settings
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.error_handlers import LOYALTY_PREFIX, STUDIO_PREFIX, render_error
-from openbenefits.kit.security import derive_key
+from openbenefits.kit.security import basic_credentials, derive_key
 
 CODE = "RATE_LIMITED"
 ADMIN_PREFIX = "/admin/"
@@ -448,8 +448,14 @@ class RateLimitMiddleware:
 
     @staticmethod
     async def _client_id(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
-        """The client_id of a token request, read ahead of the token endpoint, and the
-        ``receive`` that hands it the body."""
+        """The client_id of a token request — from ``Authorization: Basic``, or read ahead of
+        the token endpoint from the body — and the ``receive`` that hands it the body."""
+        try:
+            basic = basic_credentials(_header(scope, b"authorization"))
+        except ValueError:
+            basic = None
+        if basic is not None:
+            return basic[0], receive
         body, receive = await _peek_body(receive, TOKEN_BODY_PEEK_BYTES)
         content_type = _header(scope, b"content-type") or ""
         return (None if body is None else _client_id(body, content_type)), receive

@@ -4,12 +4,15 @@ API keys and client secrets are long random strings, so a keyed HMAC is the righ
 database leak alone does not let anyone test guesses, and lookup by hash stays one index probe.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
+from urllib.parse import unquote_plus
 
 import jwt
 
@@ -63,9 +66,10 @@ def verify_token(master: bytes, token: str, *, audience: str, now: datetime) -> 
     return claims
 
 
-def decode_token(master: bytes, token: str, *, audience: str) -> dict[str, Any]:
-    """Check signature, issuer and audience; the expiry is the caller's (``check_expiry``),
-    against the injected clock rather than the wall clock PyJWT would use."""
+def decode_token(master: bytes, token: str, *, audience: str | Sequence[str]) -> dict[str, Any]:
+    """Check signature, issuer and audience (one of them, given several); the expiry is the
+    caller's (``check_expiry``), against the injected clock rather than the wall clock PyJWT
+    would use."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -94,3 +98,14 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """A client's id and secret from ``Authorization: Basic`` (RFC 6749 §2.3.1: each
+    form-urlencoded, joined by a colon, in base64); None for another scheme or none, ValueError
+    for a Basic header that does not decode."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    client_id, secret = base64.b64decode(encoded.strip(), validate=True).decode().split(":", 1)
+    return unquote_plus(client_id), unquote_plus(secret)

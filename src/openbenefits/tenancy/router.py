@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.routing import Match
 from starlette.types import Scope
 
-from openbenefits.kit.errors import InvalidRequest, UnsupportedMediaType
+from openbenefits.kit.errors import InvalidRequest, Unauthorized, UnsupportedMediaType
 from openbenefits.kit.routing import (
     ClockDep,
     ReadOnlyRoute,
@@ -19,6 +19,7 @@ from openbenefits.kit.routing import (
     TransactionalRoute,
 )
 from openbenefits.kit.schemas import problem_responses, studio_error_responses
+from openbenefits.kit.security import basic_credentials
 from openbenefits.tenancy import schemas, service
 from openbenefits.tenancy.auth import studio_key
 
@@ -44,7 +45,31 @@ _TOKEN_BODY = {
 }
 
 
+def _invalid_request(message: str) -> InvalidRequest:
+    return InvalidRequest(
+        message,
+        code="INVALID_REQUEST",
+        extra={"error": "invalid_request", "error_description": message},
+    )
+
+
+def _basic_client(request: Request) -> tuple[str, str] | None:
+    """The client's credentials if it authenticates with ``Authorization: Basic``."""
+    try:
+        return basic_credentials(request.headers.get("authorization"))
+    except ValueError as error:
+        message = "The Authorization header is not a client's Basic credentials."
+        raise Unauthorized(
+            message,
+            code="INVALID_CLIENT",
+            challenge="Basic",
+            extra={"error": "invalid_client", "error_description": message},
+        ) from error
+
+
 async def _token_request(request: Request) -> schemas.TokenRequest:
+    """The token request from its body (form or JSON), its client authenticated by the body's
+    ``client_secret`` or by ``Authorization: Basic`` — one of the two, not both."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media_type == "application/x-www-form-urlencoded":
@@ -55,13 +80,23 @@ async def _token_request(request: Request) -> schemas.TokenRequest:
             raise UnsupportedMediaType(
                 "Send the token request as application/x-www-form-urlencoded or JSON."
             )
+    except ValueError as error:
+        raise _invalid_request("The body is not a form or a JSON object.") from error
+    basic = _basic_client(request)
+    if basic is not None and isinstance(fields, dict):
+        if "client_secret" in fields:
+            raise _invalid_request(
+                "Authenticate the client one way: Authorization: Basic or client_secret."
+            )
+        client_id, secret = basic
+        if fields.get("client_id", client_id) != client_id:
+            raise _invalid_request("client_id is not the one in the Authorization header.")
+        fields = {**fields, "client_id": client_id, "client_secret": secret}
+    try:
         return schemas.TokenRequest.model_validate(fields)
-    except (ValueError, ValidationError) as error:
-        message = "grant_type, client_id and client_secret are required strings."
-        raise InvalidRequest(
-            message,
-            code="INVALID_REQUEST",
-            extra={"error": "invalid_request", "error_description": message},
+    except ValidationError as error:
+        raise _invalid_request(
+            "grant_type, client_id and client_secret are required strings."
         ) from error
 
 
@@ -73,19 +108,26 @@ async def _token_request(request: Request) -> schemas.TokenRequest:
     summary="Issue a bearer token (OAuth 2.0 client-credentials grant)",
 )
 async def issue_token(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     token_request: Annotated[schemas.TokenRequest, Depends(_token_request)],
 ) -> schemas.TokenResponse:
-    return await service.issue_access_token(
-        session,
-        settings.signing_key,
-        token_request,
-        audience=settings.oauth_audience,
-        now=clock.now(),
-        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-    )
+    try:
+        return await service.issue_access_token(
+            session,
+            settings.signing_key,
+            token_request,
+            audiences=settings.oauth_audiences,
+            now=clock.now(),
+            ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        )
+    except Unauthorized as refused:
+        # RFC 6749 §5.2: the challenge names the scheme the client authenticated with.
+        if _basic_client(request) is not None:
+            refused.challenge = "Basic"
+        raise
 
 
 @studio_router.head(

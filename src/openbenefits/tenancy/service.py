@@ -2,6 +2,7 @@
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -379,16 +380,21 @@ async def issue_access_token(
     master: bytes,
     request: schemas.TokenRequest,
     *,
-    audience: str,
+    audiences: Sequence[str],
     now: datetime,
     ttl: timedelta,
 ) -> schemas.TokenResponse:
+    """A token for ``request.audience``, one of ``audiences`` (the first when none is asked)."""
     if request.grant_type != CLIENT_CREDENTIALS:
         raise _oauth_error(
             "unsupported_grant_type", "Only client_credentials is supported.", InvalidRequest
         )
-    if request.audience is not None and request.audience != audience:
-        raise _oauth_error("invalid_target", f"The audience must be {audience!r}.", InvalidRequest)
+    audience = audiences[0] if request.audience is None else request.audience
+    if audience not in audiences:
+        named = ", ".join(repr(known) for known in audiences)
+        raise _oauth_error(
+            "invalid_target", f"The audience must be one of {named}.", InvalidRequest
+        )
     client = await session.scalar(
         select(OAuthClient).where(
             OAuthClient.client_id == request.client_id, OAuthClient.revoked_at.is_(None)

@@ -6,6 +6,7 @@ Only valid tokens are remembered, so forged ones cannot fill the cache, and its 
 (it starts over when full: a token's next request verifies it again).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from openbenefits.kit.security import check_expiry, decode_token
@@ -13,9 +14,9 @@ from openbenefits.tenancy.principals import LoyaltyPrincipal
 
 
 class VerifiedTokens:
-    def __init__(self, master: bytes, audience: str, max_entries: int = 50_000) -> None:
+    def __init__(self, master: bytes, audiences: Sequence[str], max_entries: int = 50_000) -> None:
         self._master = master
-        self._audience = audience
+        self._audiences = audiences
         self._max_entries = max_entries
         self._tokens: dict[str, tuple[LoyaltyPrincipal, int]] = {}
 
@@ -23,7 +24,7 @@ class VerifiedTokens:
         """The OAuth client the token names (401 if it is not valid now)."""
         known = self._tokens.get(token)
         if known is None:
-            claims = decode_token(self._master, token, audience=self._audience)
+            claims = decode_token(self._master, token, audience=self._audiences)
             principal = LoyaltyPrincipal(
                 client_id=str(claims["sub"]),
                 tenant_id=int(str(claims["org"])),
