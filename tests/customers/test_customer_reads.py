@@ -1,7 +1,9 @@
 """Studio Open API: listing, reading, looking up and searching customers."""
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from openbenefits.customers.service import IDENTIFIER_PARAMETERS
 from tests.helpers import expect
 
 
@@ -221,3 +223,37 @@ async def test_an_empty_search_is_400(chain):
         response = await chain.client.post("/v1/customers/search", json=body, headers=chain.key_a)
         assert response.status_code == 400
         assert response.json()["errorCode"] == "EMPTY_SEARCH"
+
+
+def _identifier_lookups(app) -> list[tuple[str, tuple[str, ...]]]:
+    """Every studio GET that looks a customer up by one of several optional identifiers, with
+    the ones it takes, in order."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or "GET" not in route.methods:
+            continue
+        names = {
+            param.alias
+            for param in route.dependant.query_params
+            if not param.field_info.is_required()
+        }
+        taken = tuple(name for name in IDENTIFIER_PARAMETERS if name in names)
+        if route.path.startswith("/v1/") and taken:
+            found.append((route.path, taken))
+    return found
+
+
+async def test_a_lookup_without_an_identifier_names_only_the_ones_it_takes(app, chain):
+    lookups = _identifier_lookups(app)
+    assert {path for path, _ in lookups} >= {
+        "/v1/customers/by",
+        "/v1/customers/measurement/latest",
+        "/v1/customers/contracts/by",
+    }
+    for path, taken in lookups:
+        response = await chain.client.get(path, headers=chain.key_a)
+        assert response.status_code == 400, path
+        body = response.json()
+        assert body["errorCode"] == "EXACTLY_ONE_IDENTIFIER_REQUIRED", path
+        assert body["errorMessage"] == f"Give exactly one of {', '.join(taken)}.", path

@@ -200,6 +200,7 @@ async def get_customer_measurement(
         card_number_format=card_number_format,
         qr_code_uuid=qr_code_uuid,
         barcode=barcode,
+        accepted=("cardNumber", "qrCodeUuid", "barcode"),
     )
     customer = await service.find_customer_by(session, StudioScope.of(principal), identifier)
     today = await activities.studio_today(session, customer.studio_id, clock.now())

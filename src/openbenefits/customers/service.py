@@ -87,9 +87,13 @@ async def list_customers(
     return list(await session.scalars(statement.order_by(Customer.id).limit(size + 1)))
 
 
+IDENTIFIER_PARAMETERS = ("cardNumber", "debtorId", "qrCodeUuid", "barcode", "customerNumber")
+
+
 @dataclass(frozen=True)
 class Identifier:
-    """One of the identifiers ``GET /v1/customers/by`` accepts."""
+    """The identifiers a lookup was given; ``accepted`` names the query parameters its endpoint
+    takes (some take fewer than ``GET /v1/customers/by``), so a refusal names only those."""
 
     card_number: str | None = None
     card_number_format: CardNumberFormat = CardNumberFormat.DECIMAL
@@ -97,25 +101,26 @@ class Identifier:
     qr_code_uuid: str | None = None
     barcode: str | None = None
     customer_number: str | None = None
+    accepted: tuple[str, ...] = IDENTIFIER_PARAMETERS
 
 
 async def find_customer_by(
     session: AsyncSession, scope: StudioScope, identifier: Identifier
 ) -> Customer:
-    given = {
-        name: value
-        for name, value in (
-            ("cardNumber", identifier.card_number),
-            ("debtorId", identifier.debtor_id),
-            ("qrCodeUuid", identifier.qr_code_uuid),
-            ("barcode", identifier.barcode),
-            ("customerNumber", identifier.customer_number),
+    given = [
+        value
+        for value in (
+            identifier.card_number,
+            identifier.debtor_id,
+            identifier.qr_code_uuid,
+            identifier.barcode,
+            identifier.customer_number,
         )
         if value
-    }
+    ]
     if len(given) != 1:
         raise InvalidRequest(
-            "Give exactly one of cardNumber, debtorId, qrCodeUuid, barcode, customerNumber.",
+            f"Give exactly one of {', '.join(identifier.accepted)}.",
             code="EXACTLY_ONE_IDENTIFIER_REQUIRED",
         )
     statement = _in_studio(scope)
