@@ -157,11 +157,35 @@ async def test_a_weighing_is_stored_and_feeds_the_measurement(chain):
     assert expect(after, 200)["height"] == 178.0
 
 
+async def test_a_weighing_keeps_what_the_scale_did_not_measure_as_zero(chain):
+    customer = await chain.customer()
+    path = f"/v1/customers/{customer['id']}/weighing"
+    expect(await chain.client.post(path, json=WEIGHING, headers=chain.key_a), 200)
+    unmeasured = {
+        "weight": 71.0,
+        "height": 0,
+        "bodyMassIndex": 0,
+        "percentBodyFat": 0,
+        "visceralFatLevel": 0,
+        "rawResults": "",
+    }
+    stored = expect(await chain.client.post(path, json=unmeasured, headers=chain.key_a), 200)
+    assert stored == {**unmeasured, "databaseId": stored["databaseId"]}
+    medium = {"type": "BARCODE", "value": "M-0"}
+    media = f"/v1/customers/{customer['id']}/access-mediums"
+    expect(await chain.client.post(media, json=medium, headers=chain.key_a), 200)
+    latest = await chain.client.get(
+        "/v1/customers/measurement/latest", params={"barcode": "M-0"}, headers=chain.key_a
+    )
+    assert expect(latest, 200)["height"] == 178.0  # the last height measured
+
+
 @pytest.mark.parametrize(
     ("change", "reference"),
     [
-        ({"visceralFatLevel": 0}, "body.visceralFatLevel"),
+        ({"visceralFatLevel": -1}, "body.visceralFatLevel"),
         ({"visceralFatLevel": 10}, "body.visceralFatLevel"),
+        ({"bodyMassIndex": -0.1}, "body.bodyMassIndex"),
         ({"percentBodyFat": 101}, "body.percentBodyFat"),
         ({"weight": -3}, "body.weight"),
         ({"rawResults": None}, "body.rawResults"),

@@ -170,10 +170,10 @@ async def record_weighing(
 
 
 async def latest_height(session: AsyncSession, customer: Customer) -> float | None:
-    """The most recent height a weighing reported (one index probe)."""
+    """The most recent height a weighing measured (0: the scale did not)."""
     return await session.scalar(
         select(Weighing.height)
-        .where(Weighing.customer_id == customer.id, Weighing.height.is_not(None))
+        .where(Weighing.customer_id == customer.id, Weighing.height > 0)
         .order_by(Weighing.id.desc())
         .limit(1)
     )

@@ -399,20 +399,22 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 class CustomerWeighings(RequestModel):
     """The reference's weighing result, taken and answered. Masses in kg, lengths in cm, shares
-    in percent."""
+    in percent. Only the impossible is refused (a negative value, a share over 100): a scale
+    sends 0 for what it did not measure, and that is kept as sent (the latest height a
+    measurement reports skips it)."""
 
     database_id: ReferenceId | None = None
     basal_metabolic_rate: NonNegative | None = None
     body_fat_mass: NonNegative | None = None
-    body_mass_index: Annotated[float, Field(gt=0, le=200)] | None = None
+    body_mass_index: Annotated[float, Field(ge=0, le=200)] | None = None
     fat_free_mass: NonNegative | None = None
     percent_body_fat: Percent | None = None
     percent_skeletal_muscle_mass: Percent | None = None
     skeletal_muscle_mass: NonNegative | None = None
     total_body_water: NonNegative | None = None
-    visceral_fat_level: Annotated[int, Field(ge=1, le=9)] | None = None
-    weight: Annotated[float, Field(gt=0, le=1000)] | None = None
-    height: Annotated[float, Field(gt=0, le=300)] | None = None
+    visceral_fat_level: Annotated[int, Field(ge=0, le=9)] | None = None
+    weight: Annotated[float, Field(ge=0, le=1000)] | None = None
+    height: Annotated[float, Field(ge=0, le=300)] | None = None
     bfm_left_arm: NonNegative | None = None
     bfm_left_leg: NonNegative | None = None
     bfm_percent_left_arm: Percent | None = None
@@ -433,7 +435,7 @@ class CustomerWeighings(RequestModel):
     ffm_right_arm: NonNegative | None = None
     ffm_right_leg: NonNegative | None = None
     ffm_trunk: NonNegative | None = None
-    raw_results: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    raw_results: Annotated[str, StringConstraints(max_length=100_000)]
 
     def measured_values(self) -> dict[str, float]:
         return self.model_dump(
