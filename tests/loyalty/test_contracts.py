@@ -17,8 +17,8 @@ POLICY_MESSAGE = (
 async def test_a_minimal_contract_is_open_to_all_and_has_nobody(org):
     program = await org.program()
     contract = await org.contract(program["id"], consumableFrom="2020-01-01T00:00:00+01:00")
-    assert contract["consumableFrom"] == "2019-12-31T23:00:00Z"
-    assert contract["expirationDate"] == "2020-12-30T23:00:00Z"  # P365D
+    assert contract["consumableFrom"] == "2019-12-31T23:00:00.000Z"
+    assert contract["expirationDate"] == "2020-12-30T23:00:00.000Z"  # P365D
     assert contract["contractConsumers"] is None
     assert contract["policies"] == []
     assert contract["loyaltyProgramType"] == "TIMED"
@@ -39,7 +39,7 @@ async def test_a_contract_with_a_holder_policies_and_an_external_reference(org, 
         expirationDate="2020-12-31T23:59:59+01:00",
     )
     assert contract["externalRef"] == "ABCD-EFGH-1234"
-    assert contract["expirationDate"] == "2020-12-31T22:59:59Z"
+    assert contract["expirationDate"] == "2020-12-31T22:59:59.000Z"
     [policy] = contract["policies"]
     assert set(policy) == {"id", "key"}
     assert policy["key"] == "email"
@@ -98,9 +98,9 @@ async def test_the_anders_and_benny_policy_example(org):
         "customerRef": "1234567",
         "isBlocked": False,
         "isContractHolder": True,
-        "createdAt": "2026-11-22T10:00:00Z",
+        "createdAt": "2026-11-22T10:00:00.000Z",
         "createdBy": consumer["createdBy"],
-        "lastChangedAt": "2026-11-22T10:00:00Z",
+        "lastChangedAt": "2026-11-22T10:00:00.000Z",
         "lastChangedBy": consumer["createdBy"],
     }
     assert consumer["createdBy"].startswith("oc_") or consumer["createdBy"]
@@ -198,13 +198,13 @@ async def test_search_filters_sorts_and_pages(org, clock):
     coffee = await org.program()
     other = await org.program(productId="ENT:Other")
     await org.customer(1, "Holder")
-    first = await org.contract(coffee["id"], consumableFrom="2026-03-01T00:00:00Z")
+    first = await org.contract(coffee["id"], consumableFrom="2026-03-01T00:00:00.000Z")
     clock.advance(timedelta(minutes=1))
     second = await org.contract(
-        coffee["id"], consumableFrom="2026-01-01T00:00:00Z", customerNumber=1
+        coffee["id"], consumableFrom="2026-01-01T00:00:00.000Z", customerNumber=1
     )
     clock.advance(timedelta(minutes=1))
-    third = await org.contract(other["id"], consumableFrom="2026-02-01T00:00:00Z")
+    third = await org.contract(other["id"], consumableFrom="2026-02-01T00:00:00.000Z")
 
     async def uuids(**params):
         return [c["uuid"] for c in expect(await org.get("/contracts", **params), 200)["items"]]
@@ -218,7 +218,7 @@ async def test_search_filters_sorts_and_pages(org, clock):
     ]
     assert await uuids(loyaltyProgramId=coffee["id"]) == [first["uuid"], second["uuid"]]
     assert await uuids(
-        consumableAfter="2026-01-15T00:00:00Z", consumableBefore="2026-02-15T00:00:00Z"
+        consumableAfter="2026-01-15T00:00:00.000Z", consumableBefore="2026-02-15T00:00:00.000Z"
     ) == [third["uuid"]]
     assert await uuids(contractHolder=True) == [second["uuid"]]
     assert await uuids(contractHolder=False) == [first["uuid"], third["uuid"]]

@@ -25,7 +25,7 @@ async def _personnel_tickets(personnel):
     await personnel.customer(4567891, "Anders", date(1986, 11, 23))
     await personnel.customer(4567892, "Anders", date(1986, 11, 23))
     await personnel.customer(4585692, "Josefine", date(2006, 3, 2))
-    start = "2020-01-01T00:00:00Z"
+    start = "2020-01-01T00:00:00.000Z"
     anders_leisure = await personnel.contract(
         leisure["id"], consumableFrom=start, customerNumber=4567891, externalRef="ABCD-DEFG-GH12"
     )
@@ -91,8 +91,8 @@ async def test_the_seeds_entitlement_example(org, other_org):
     ]
     first = entitlements[0]
     assert first["productVersion"] == "ENT:Version:1"
-    assert first["contractValidFrom"] == "2020-01-01T00:00:00Z"
-    assert first["contractValidTo"] == "2029-12-29T00:00:00Z"  # P3650D
+    assert first["contractValidFrom"] == "2020-01-01T00:00:00.000Z"
+    assert first["contractValidTo"] == "2029-12-29T00:00:00.000Z"  # P3650D
     # On 2026-11-22 Anders is 39 (his birthday is tomorrow) and Josefine 20.
     assert [(e["passengerCategory"], e["isSeniorCitizen"]) for e in entitlements] == [
         ("ADULT", False),
@@ -114,7 +114,7 @@ async def test_a_coupon_card_and_its_used_coupon(org):
     card = await org.program(**COUPON_CARD)
     contract = await org.contract(card["id"], customerNumber=7, couponsLimit=10)
     uuid = contract["uuid"]
-    use = {"orderId": "O-1", "orderLineId": "1", "occurredAt": "2026-11-22T09:00:00Z"}
+    use = {"orderId": "O-1", "orderLineId": "1", "occurredAt": "2026-11-22T09:00:00.000Z"}
     child = expect(await org.post(f"/contracts/{uuid}/order-line-events", use), 201)
     entitlements = expect(await org.get("/entitlements/7/by-customer-number"), 200)
     assert [(e["contractUUID"], e["contractParent"]) for e in entitlements] == [
@@ -123,7 +123,7 @@ async def test_a_coupon_card_and_its_used_coupon(org):
     ]
     parent, used = entitlements
     assert (parent["couponsLimit"], parent["remainingCoupons"]) == (10, 9)
-    assert used["contractValidTo"] == "2026-11-23T09:00:00Z"
+    assert used["contractValidTo"] == "2026-11-23T09:00:00.000Z"
     assert used["contractOwnerCustomerNumber"] == 7
     assert (parent["passengerCategory"], parent["isSeniorCitizen"]) == ("SENIOR", True)
     alone = await org.get("/entitlements/7/by-customer-number", excludeSubContracts="true")
@@ -162,13 +162,13 @@ async def test_redeeming_a_program_code(org, clock):
     redeem = {"loyaltyProgramCode": "20Coffee", "customerNumber": 5}
     contract = expect(await org.post("/loyaltyprograms/redeem", redeem), 201)
     assert contract["loyaltyProgramId"] == program["id"]
-    assert contract["consumableFrom"] == "2026-11-22T10:00:00Z"
+    assert contract["consumableFrom"] == "2026-11-22T10:00:00.000Z"
     assert contract["contractConsumers"][0]["customerNumber"] == 5
     twice = await org.post("/loyaltyprograms/redeem", redeem)
     assert expect(twice, 409)["code"] == "LOYALTY_PROGRAM_ALREADY_REDEEMED"
     unknown = await org.post("/loyaltyprograms/redeem", {**redeem, "loyaltyProgramCode": "Nope"})
     assert expect(unknown, 404)["code"] == "LOYALTY_PROGRAM_CODE_NOT_FOUND"
-    await org.program(loyaltyProgramCode="Old", endDate="2026-01-01T00:00:00Z")
+    await org.program(loyaltyProgramCode="Old", endDate="2026-01-01T00:00:00.000Z")
     expired = await org.post("/loyaltyprograms/redeem", {**redeem, "loyaltyProgramCode": "Old"})
     assert expect(expired, 400)["code"] == "LOYALTY_PROGRAM_CODE_EXPIRED"
 
@@ -191,8 +191,8 @@ async def test_entitlements_carry_the_product_version_of_the_current_version(org
     assert [e["productVersion"] for e in expect(await org.get(path), 200)] == ["ENT:Version:1"]
 
     newer = {
-        "startDate": "2026-06-01T00:00:00Z",
-        "endDate": "2030-11-22T00:00:00Z",
+        "startDate": "2026-06-01T00:00:00.000Z",
+        "endDate": "2030-11-22T00:00:00.000Z",
         "productVersion": "ENT:Version:3",
     }
     assert expect(await org.post(versions, newer), 201)["status"] == "CURRENT"

@@ -1,5 +1,6 @@
 """Loyalty programs and versions (seed 003): creation, durations, DRAFT overwrite, statuses."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,11 @@ async def test_create_program_as_in_the_seed(org):
     assert program["usageValidityPeriod"] == "P365D"
     assert program["versionNumber"] == 1
     assert program["status"] == "CURRENT"
-    assert program["endDate"] == "2030-11-22T01:55:56Z"
+    # One format for every instant answered: UTC, `Z`, milliseconds, whatever was stored.
+    assert program["startDate"] == "2020-03-13T10:26:44.118Z"
+    assert program["endDate"] == "2030-11-22T01:55:56.000Z"  # sent as +00:00, no fraction
+    for instant in (program["createdAt"], program["descriptions"][0]["lastChangedAt"]):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", instant), instant
     assert [d["displayName"] for d in program["descriptions"]] == [
         "Demo Coffee Program",
         "Demo kaffe-program",
@@ -117,7 +122,8 @@ async def test_a_new_version_while_a_draft_exists_overwrites_the_draft(org, cloc
     assert draft["versionNumber"] == 2
     assert draft["status"] == "DRAFT"
     assert draft["internalDescription"] == "Free coffee program"
-    assert draft["endDate"] == "2030-11-22T01:55:56Z"  # copied
+    assert draft["endDate"] == "2030-11-22T01:55:56.000Z"  # copied
+    assert draft["startDate"] == "2026-12-31T23:00:00.000Z"  # sent at +01:00
     assert [d["languageCode"] for d in draft["descriptions"]] == ["NOB"]
     clock.advance(timedelta(hours=1))
     again = expect(await org.post(path, {"productVersion": "ENT:Version:V3"}), 201)
@@ -133,7 +139,7 @@ async def test_a_new_version_while_a_draft_exists_overwrites_the_draft(org, cloc
 
 
 async def test_descriptions_given_again_keep_their_creation_and_record_the_change(org, clock):
-    program = await org.program(startDate="2027-01-01T00:00:00Z")  # a DRAFT program
+    program = await org.program(startDate="2027-01-01T00:00:00.000Z")  # a DRAFT program
     clock.advance(timedelta(days=1))
     changed = expect(
         await org.post(
@@ -146,25 +152,27 @@ async def test_descriptions_given_again_keep_their_creation_and_record_the_chang
     [description] = changed["descriptions"]
     assert description["languageCode"] == "ENG"
     assert description["createdAt"] == program["descriptions"][0]["createdAt"]
-    assert description["lastChangedAt"] == "2026-11-23T10:00:00Z"
+    assert description["lastChangedAt"] == "2026-11-23T10:00:00.000Z"
 
 
 async def test_statuses_follow_the_clock(org, clock):
-    program = await org.program(startDate="2026-12-01T00:00:00Z", endDate="2027-01-01T00:00:00Z")
+    program = await org.program(
+        startDate="2026-12-01T00:00:00.000Z", endDate="2027-01-01T00:00:00.000Z"
+    )
     path = f"/loyaltyprograms/{program['id']}"
     assert expect(await org.get(path), 200)["status"] == "DRAFT"
-    contract = await org.post(f"{path}/contracts", {"consumableFrom": "2026-12-01T00:00:00Z"})
+    contract = await org.post(f"{path}/contracts", {"consumableFrom": "2026-12-01T00:00:00.000Z"})
     assert expect(contract, 409)["code"] == "LOYALTY_PROGRAM_NOT_CURRENT"
     clock.set(clock.now().replace(month=12, day=15))
     assert expect(await org.get(path), 200)["status"] == "CURRENT"
-    created = await org.contract(program["id"], consumableFrom="2026-12-01T00:00:00Z")
-    assert created["expirationDate"] == "2027-12-01T00:00:00Z"  # consumableFrom + P365D
+    created = await org.contract(program["id"], consumableFrom="2026-12-01T00:00:00.000Z")
+    assert created["expirationDate"] == "2027-12-01T00:00:00.000Z"  # consumableFrom + P365D
     clock.set(clock.now().replace(year=2027, month=1, day=2))
     assert expect(await org.get(path), 200)["status"] == "DEPRECATED"
     # Every version DEPRECATED: the program's contracts are inaccessible.
     gone = await org.get(f"/contracts/{created['uuid']}")
     assert expect(gone, 404)["code"] == "CONTRACT_NOT_FOUND"
-    again = await org.post(f"{path}/contracts", {"consumableFrom": "2027-01-02T00:00:00Z"})
+    again = await org.post(f"{path}/contracts", {"consumableFrom": "2027-01-02T00:00:00.000Z"})
     assert expect(again, 409)["code"] == "LOYALTY_PROGRAM_NOT_CURRENT"
 
 
@@ -173,7 +181,7 @@ async def test_a_newer_version_in_force_is_current_and_supersedes_the_older(org)
     newer = expect(
         await org.post(
             f"/loyaltyprograms/{program['id']}/versions",
-            {"startDate": "2026-06-01T00:00:00Z", "productVersion": "ENT:Version:V2"},
+            {"startDate": "2026-06-01T00:00:00.000Z", "productVersion": "ENT:Version:V2"},
         ),
         201,
     )
@@ -188,6 +196,6 @@ async def test_a_newer_version_in_force_is_current_and_supersedes_the_older(org)
 async def test_a_version_with_its_end_before_its_start_is_refused(org):
     program = await org.program()
     response = await org.post(
-        f"/loyaltyprograms/{program['id']}/versions", {"startDate": "2031-01-01T00:00:00Z"}
+        f"/loyaltyprograms/{program['id']}/versions", {"startDate": "2031-01-01T00:00:00.000Z"}
     )
     assert expect(response, 400)["code"] == "INVALID_DATES"  # the copied end is before it

@@ -43,7 +43,9 @@ async def test_all_six_codes(org):
         ),
         200,
     )
-    later = await org.contract(timed["id"], customerNumber=1, consumableFrom="2026-12-31T23:30:00Z")
+    later = await org.contract(
+        timed["id"], customerNumber=1, consumableFrom="2026-12-31T23:30:00.000Z"
+    )
     card = await org.program(**COUPON_CARD)
     empty = await org.contract(card["id"], customerNumber=1, couponsLimit=0)
     unknown = "00000000-0000-4000-8000-000000000000"
@@ -116,7 +118,7 @@ async def test_the_ten_coupon_card_across_day_boundaries(org, clock, db):
     await org.customer(1, "Holder")
     card = await org.program(**COUPON_CARD)
     contract = await org.contract(
-        card["id"], customerNumber=1, consumableFrom="2026-11-01T00:00:00Z", couponsLimit=2
+        card["id"], customerNumber=1, consumableFrom="2026-11-01T00:00:00.000Z", couponsLimit=2
     )
     uuid = contract["uuid"]
     assert contract["remainingCoupons"] == 2
@@ -125,34 +127,36 @@ async def test_the_ten_coupon_card_across_day_boundaries(org, clock, db):
         body = {"orderId": order, "orderLineId": "1", "occurredAt": at}
         return await org.post(f"/contracts/{uuid}/order-line-events", body)
 
-    first = expect(await use("A", "2026-11-22T08:00:00Z"), 201)
+    first = expect(await use("A", "2026-11-22T08:00:00.000Z"), 201)
     assert (first["couponSpent"], first["remainingCoupons"]) == (True, 1)
     child = first["contractUUID"]
     assert child != uuid
     assert first["couponsContractUUID"] == uuid
     # Within the 24 hours the coupon grants: the same child, no coupon spent.
-    same_day = expect(await use("B", "2026-11-23T07:59:59Z"), 201)
+    same_day = expect(await use("B", "2026-11-23T07:59:59.000Z"), 201)
     assert (same_day["couponSpent"], same_day["contractUUID"]) == (False, child)
     # A retry of an order line spends nothing.
-    assert expect(await use("A", "2026-11-25T08:00:00Z"), 200) == first
-    next_day = expect(await use("C", "2026-11-23T08:00:00Z"), 201)
+    assert expect(await use("A", "2026-11-25T08:00:00.000Z"), 200) == first
+    next_day = expect(await use("C", "2026-11-23T08:00:00.000Z"), 201)
     assert (next_day["couponSpent"], next_day["remainingCoupons"]) == (True, 0)
     assert next_day["contractUUID"] != child
-    refused = await use("D", "2026-11-25T08:00:00Z")
+    refused = await use("D", "2026-11-25T08:00:00.000Z")
     problem = expect(refused, 409)
     assert (problem["code"], problem["responseCode"]) == ("OUT_OF_COUPONS", 3106)
     # Still covered while the last coupon's contract runs.
-    assert expect(await use("E", "2026-11-24T07:00:00Z"), 201)["couponSpent"] is False
+    assert expect(await use("E", "2026-11-24T07:00:00.000Z"), 201)["couponSpent"] is False
     child_contract = expect(await org.get(f"/contracts/{child}"), 200)
     assert child_contract["contractParent"] == uuid
     assert child_contract["loyaltyProgramType"] == "TIMED"
     assert (child_contract["consumableFrom"], child_contract["expirationDate"]) == (
-        "2026-11-22T08:00:00Z",
-        "2026-11-23T08:00:00Z",
+        "2026-11-22T08:00:00.000Z",
+        "2026-11-23T08:00:00.000Z",
     )
     # Out of coupons on a day no used coupon covers; valid on one it does.
     assert (await _validate(org, [(uuid, 1)], travelDate="2026-11-26"))["code"] == 3106
-    assert (await _validate(org, [(uuid, 1)], travelDate="2026-11-23T12:00:00Z"))["code"] == 3101
+    assert (await _validate(org, [(uuid, 1)], travelDate="2026-11-23T12:00:00.000Z"))[
+        "code"
+    ] == 3101
     async with db.session() as session:
         used = await session.scalars(
             select(OutboxEvent.content).where(OutboxEvent.event_type == "LOYALTY_COUPON_USED")
@@ -162,7 +166,7 @@ async def test_the_ten_coupon_card_across_day_boundaries(org, clock, db):
 
 async def test_a_use_outside_the_contracts_validity_is_refused(org):
     card = await org.program(**COUPON_CARD)
-    uuid = (await org.contract(card["id"], consumableFrom="2027-01-01T00:00:00Z"))["uuid"]
+    uuid = (await org.contract(card["id"], consumableFrom="2027-01-01T00:00:00.000Z"))["uuid"]
     refused = await org.post(
         f"/contracts/{uuid}/order-line-events", {"orderId": "O", "orderLineId": "1"}
     )

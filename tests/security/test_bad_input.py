@@ -666,7 +666,7 @@ async def test_a_version_without_a_start_is_refused_and_changes_nothing(
         assert _refused(refused, f"body.{member}")["code"] == "NULL_NOT_ALLOWED"
     (version,) = expect(await client.get(versions, headers=headers), 200)
     assert (version["startDate"], version["defaultCouponsLimit"]) == (
-        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00.000Z",
         10,
     )
 

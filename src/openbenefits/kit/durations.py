@@ -2,7 +2,8 @@
 
 Years, months and weeks are refused: a "month" from January 31st has no single length, and a
 contract's validity must not depend on the calendar it is counted in. A day is 24 hours.
-Whole seconds only. Parsing and rendering are a few lines, so no library is needed (pydantic's
+Whole seconds only; a duration is answered in its normal form (``PT24H`` as ``P1D``), not as
+written. Parsing and rendering are a few lines, so no library is needed (pydantic's
 own timedelta format renders 365 days as ``P1Y``, which is the ambiguity this type refuses).
 """
 
@@ -55,7 +56,11 @@ DayTimeDuration = Annotated[
             "type": "string",
             "pattern": _DAY_TIME.pattern,
             "examples": ["P365D", "P3DT12H30M5S"],
-            "description": "ISO-8601 duration in days and time units (no Y, M or W).",
+            "description": (
+                "ISO-8601 duration in days and time units (no Y, M or W), answered in its normal "
+                "form: whole days, then the hours, minutes and seconds under a day (PT24H is "
+                "answered P1D, PT90M PT1H30M)."
+            ),
         }
     ),
 ]

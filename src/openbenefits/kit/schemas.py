@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -111,6 +112,25 @@ def in_utc(value: datetime | date) -> datetime | date:
 
 Day = Annotated[date, AfterValidator(within_calendar)]
 Instant = Annotated[AwareDatetime, AfterValidator(within_calendar), AfterValidator(in_utc)]
+
+
+def in_milliseconds(value: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and ``Z`` (a naive value is taken as UTC)."""
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # isoformat ends "+00:00" in UTC; it is the cheap way (every entitlement has two instants).
+    return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+# An instant as the loyalty surface answers it (seed 003: `2020-03-13T10:26:44.118Z`), one
+# format whatever precision was stored.
+InstantOut = Annotated[
+    datetime,
+    PlainSerializer(in_milliseconds, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "examples": ["2020-03-13T10:26:44.118Z"]},
+        mode="serialization",
+    ),
+]
 
 
 class _NotNull:

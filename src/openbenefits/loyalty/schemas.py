@@ -1,6 +1,6 @@
 """Wire shapes of the loyalty programs API (seed 003): camelCase, as in the seed's examples."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
@@ -18,6 +18,7 @@ from openbenefits.kit.durations import DayTimeDuration
 from openbenefits.kit.schemas import (
     Id,
     Instant,
+    InstantOut,
     Omittable,
     RequestModel,
     ResponseModel,
@@ -76,9 +77,9 @@ class DescriptionOut(ResponseModel):
     language_code: str
     description: str
     display_name: str | None = None
-    created_at: datetime
+    created_at: InstantOut
     created_by: str
-    last_changed_at: datetime
+    last_changed_at: InstantOut
     last_changed_by: str
 
 
@@ -151,8 +152,8 @@ class VersionOut(ResponseModel):
     internal_description: str | None
     product_id: str
     product_version: str | None
-    start_date: datetime
-    end_date: datetime | None
+    start_date: InstantOut
+    end_date: InstantOut | None
     usage_validity_period: DayTimeDuration | None
     default_coupons_limit: int | None
     coupon_validity_period: DayTimeDuration | None
@@ -170,7 +171,7 @@ class ProgramOut(VersionOut):
     loyalty_program_code: str | None
     allow_other_organisations: bool
     version_id: int
-    created_at: datetime
+    created_at: InstantOut
     created_by: str
 
 
@@ -227,9 +228,9 @@ class ConsumerOut(ResponseModel):
     customer_ref: str | None
     is_blocked: bool
     is_contract_holder: bool
-    created_at: datetime
+    created_at: InstantOut
     created_by: str
-    last_changed_at: datetime
+    last_changed_at: InstantOut
     last_changed_by: str
 
 
@@ -266,8 +267,8 @@ class OrderLineEventOut(ResponseModel):
     order_line_id: str
     discount: Decimal | None
     currency: str | None
-    occurred_at: datetime
-    created_at: datetime
+    occurred_at: InstantOut
+    created_at: InstantOut
     created_by: str
 
 
@@ -283,8 +284,8 @@ class ContractOut(ResponseModel):
     loyalty_program_id: int
     loyalty_program_type: ProgramType
     organisation_id: int
-    consumable_from: datetime
-    expiration_date: datetime | None
+    consumable_from: InstantOut
+    expiration_date: InstantOut | None
     external_ref: str | None
     policies: list[PolicyOut]
     coupons_limit: int | None
@@ -294,9 +295,9 @@ class ContractOut(ResponseModel):
     points_balance: Decimal | None
     contract_consumers: list[ConsumerOut] | None
     order_line_events: list[OrderLineEventOut] | None
-    created_at: datetime
+    created_at: InstantOut
     created_by: str
-    last_changed_at: datetime
+    last_changed_at: InstantOut
     last_changed_by: str
 
 
@@ -371,7 +372,7 @@ class PointsTransactionOut(ResponseModel):
     balance_after: Decimal
     external_ref: str
     refund_of: int | None
-    created_at: datetime
+    created_at: InstantOut
     created_by: str
 
 
@@ -395,8 +396,8 @@ class Entitlement(ResponseModel):
     contract_owner_customer_number: int | None
     contract_owner_display_name: str | None
     contract_owner_birth_date: BirthDate | None
-    contract_valid_from: datetime
-    contract_valid_to: datetime | None
+    contract_valid_from: InstantOut
+    contract_valid_to: InstantOut | None
     coupons_limit: int | None
     remaining_coupons: int | None
     contract_parent: str | None
