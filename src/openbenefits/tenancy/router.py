@@ -46,11 +46,7 @@ _TOKEN_BODY = {
 
 
 def _invalid_request(message: str) -> InvalidRequest:
-    return InvalidRequest(
-        message,
-        code="INVALID_REQUEST",
-        extra={"error": "invalid_request", "error_description": message},
-    )
+    return service.oauth_error("invalid_request", message, InvalidRequest)
 
 
 def _basic_client(request: Request) -> tuple[str, str] | None:
@@ -59,12 +55,9 @@ def _basic_client(request: Request) -> tuple[str, str] | None:
         return basic_credentials(request.headers.get("authorization"))
     except ValueError as error:
         message = "The Authorization header is not a client's Basic credentials."
-        raise Unauthorized(
-            message,
-            code="INVALID_CLIENT",
-            challenge="Basic",
-            extra={"error": "invalid_client", "error_description": message},
-        ) from error
+        refused = service.oauth_error("invalid_client", message, Unauthorized)
+        refused.challenge = "Basic"
+        raise refused from error
 
 
 async def _token_request(request: Request) -> schemas.TokenRequest:

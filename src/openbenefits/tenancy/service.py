@@ -368,10 +368,12 @@ async def list_oauth_clients(
     return await fetch_page(session, _of_tenant(OAuthClient, tenant_id), params)
 
 
-def _oauth_error(
-    error: str, message: str, status: type[InvalidRequest] | type[Unauthorized]
-) -> Exception:
-    # RFC 6749 §5.2 names the error; it travels as a member of the problem document.
+OAuthRefusal = TypeVar("OAuthRefusal", InvalidRequest, Unauthorized)
+
+
+def oauth_error(error: str, message: str, status: type[OAuthRefusal]) -> OAuthRefusal:
+    """A token request's refusal: RFC 6749 §5.2 names the error, which travels as a member of
+    the problem document."""
     return status(message, code=error.upper(), extra={"error": error, "error_description": message})
 
 
@@ -386,15 +388,13 @@ async def issue_access_token(
 ) -> schemas.TokenResponse:
     """A token for ``request.audience``, one of ``audiences`` (the first when none is asked)."""
     if request.grant_type != CLIENT_CREDENTIALS:
-        raise _oauth_error(
+        raise oauth_error(
             "unsupported_grant_type", "Only client_credentials is supported.", InvalidRequest
         )
     audience = audiences[0] if request.audience is None else request.audience
     if audience not in audiences:
         named = ", ".join(repr(known) for known in audiences)
-        raise _oauth_error(
-            "invalid_target", f"The audience must be one of {named}.", InvalidRequest
-        )
+        raise oauth_error("invalid_target", f"The audience must be one of {named}.", InvalidRequest)
     client = await session.scalar(
         select(OAuthClient).where(
             OAuthClient.client_id == request.client_id, OAuthClient.revoked_at.is_(None)
@@ -403,12 +403,12 @@ async def issue_access_token(
     if client is None or not hmac.compare_digest(
         client.secret_hash, hash_secret(master, request.client_secret)
     ):
-        raise _oauth_error("invalid_client", "Unknown client or wrong secret.", Unauthorized)
+        raise oauth_error("invalid_client", "Unknown client or wrong secret.", Unauthorized)
     scopes = set(client.scopes)
     if request.scope:
         asked = set(request.scope.split())
         if not asked <= scopes:
-            raise _oauth_error(
+            raise oauth_error(
                 "invalid_scope", "The client may not have these scopes.", InvalidRequest
             )
         scopes = asked
