@@ -20,7 +20,7 @@ from fastapi import Path as PathParam
 
 from openbenefits.app import create_app
 from openbenefits.config import Settings
-from openbenefits.kit.schemas import RequestModel, ResponseModel
+from openbenefits.kit.schemas import ResponseModel, StudioRequestModel
 from tests.contract.reduce_reference import SOURCE, reduce_reference, strip_prose
 from tests.contract.reference import (
     REFERENCE,
@@ -78,6 +78,7 @@ def schema_difference(
     *,
     path: str = "$",
     request: bool = False,
+    body: bool = False,
 ) -> str | None:
     """The first difference between a reference schema and ours, as ``"<JSON path>: <what>"``.
 
@@ -85,12 +86,18 @@ def schema_difference(
     object property names and ``required``; titles, descriptions and formats are not. Where ours
     is a union, a ``request`` schema needs one branch to fit (we accept what clients send; pydantic
     renders a Decimal input as number or string), a response schema needs every branch to fit.
+    A request ``body`` must not take ``null`` where the reference does not, nor refuse members
+    the reference does not forbid (a query parameter has no null to send).
     """
+    if body and _takes_null(ours, our_document) and not _takes_null(reference, REFERENCE):
+        return f"{path}: takes null, the reference does not"
     reference = _normalise(reference, REFERENCE)
     ours = _normalise(ours, our_document)
     if alternatives := _alternatives(ours):
         found = [
-            schema_difference(reference, branch, our_document, path=path, request=request)
+            schema_difference(
+                reference, branch, our_document, path=path, request=request, body=body
+            )
             for branch in alternatives
         ]
         if request and None in found:
@@ -107,15 +114,26 @@ def schema_difference(
             our_document,
             path=f"{path}[*]",
             request=request,
+            body=body,
         )
     if reference.get("type") == "object":
-        return _object_difference(reference, ours, our_document, path=path, request=request)
+        return _object_difference(reference, ours, our_document, path=path, body=body)
     return None
 
 
+def _takes_null(schema: Schema, document: dict[str, Any]) -> bool:
+    while "$ref" in schema:
+        schema = _lookup(document, schema["$ref"])
+    branches = schema.get("anyOf", schema.get("oneOf", [schema]))
+    return schema.get("nullable") is True or any(b.get("type") == "null" for b in branches)
+
+
 def _object_difference(
-    reference: Schema, ours: Schema, our_document: dict[str, Any], *, path: str, request: bool
+    reference: Schema, ours: Schema, our_document: dict[str, Any], *, path: str, body: bool
 ) -> str | None:
+    refuses = ours.get("additionalProperties") is False
+    if body and refuses and reference.get("additionalProperties") is not False:
+        return f"{path}: refuses members the reference allows"
     ref_properties = reference.get("properties", {})
     our_properties = ours.get("properties", {})
     if missing := [name for name in ref_properties if name not in our_properties]:
@@ -129,7 +147,12 @@ def _object_difference(
         )
     for name, schema in ref_properties.items():
         found = schema_difference(
-            schema, our_properties[name], our_document, path=f"{path}.{name}", request=request
+            schema,
+            our_properties[name],
+            our_document,
+            path=f"{path}.{name}",
+            request=body,
+            body=body,
         )
         if found:
             return found
@@ -202,6 +225,7 @@ def _content_differences(
                 ours[media_type].get("schema", {}),
                 our_document,
                 request=request,
+                body=request,
             )
         )
     ]
@@ -446,7 +470,7 @@ class UploadResult(ResponseModel):
     id: int | None = None
 
 
-class AccessRestriction(RequestModel):
+class AccessRestriction(StudioRequestModel):
     reason: str
     start_date: date | None = None
     end_date: date | None = None
@@ -613,11 +637,27 @@ def _schema(document, name):
         ),
         pytest.param(
             RESTRICT,
-            lambda d: _schema(d, "AccessRestriction")["properties"]["endDate"].update(
-                anyOf=[{"type": "array", "items": {"type": "string"}}, {"type": "null"}]
+            lambda d: _schema(d, "AccessRestriction")["properties"].update(
+                endDate={
+                    "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]
+                }
             ),
             "response 200 application/json: $.endDate: type 'array', reference 'string'",
             id="nested-type",
+        ),
+        pytest.param(
+            RESTRICT,
+            lambda d: _schema(d, "AccessRestriction")["properties"].update(
+                endDate={"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}
+            ),
+            "request body application/json: $.endDate: takes null, the reference does not",
+            id="request-null",
+        ),
+        pytest.param(
+            RESTRICT,
+            lambda d: _schema(d, "AccessRestriction").update(additionalProperties=False),
+            "request body application/json: $: refuses members the reference allows",
+            id="request-unknown-members",
         ),
         pytest.param(
             DOCUMENTS,

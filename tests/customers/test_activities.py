@@ -189,7 +189,8 @@ async def test_a_weighing_keeps_what_the_scale_did_not_measure_as_zero(chain):
         ({"percentBodyFat": 101}, "body.percentBodyFat"),
         ({"weight": -3}, "body.weight"),
         ({"rawResults": None}, "body.rawResults"),
-        ({"tattoos": 2}, "body.tattoos"),
+        ({"weight": "71.5"}, "body.weight"),
+        ({"visceralFatLevel": True}, "body.visceralFatLevel"),
     ],
 )
 async def test_weighing_values_are_validated(chain, change, reference):
@@ -200,6 +201,17 @@ async def test_weighing_values_are_validated(chain, change, reference):
     )
     assert response.status_code == 400
     assert response.json()["reference"] == reference
+
+
+async def test_a_weighing_with_members_the_reference_does_not_know_is_taken(chain):
+    """A scale's client generated from a later version of the reference may send them."""
+    customer = await chain.customer()
+    taken = await chain.client.post(
+        f"/v1/customers/{customer['id']}/weighing",
+        json={**WEIGHING, "tattoos": 2, "device": {"model": "X-1"}},
+        headers=chain.key_a,
+    )
+    assert expect(taken, 200) == {**WEIGHING, "databaseId": taken.json()["databaseId"]}
 
 
 async def test_weighing_with_an_unknown_benefit_stores_nothing(chain):

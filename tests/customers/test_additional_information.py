@@ -422,7 +422,7 @@ async def test_editing_list_items_keeps_the_values_of_kept_items(chain):
             "ADDITIONAL_INFORMATION_LIST_ITEMS_NOT_ALLOWED",
         ),
         ("TEXT", {"type": "LIST"}, 422, "VALIDATION_ERROR"),
-        ("TEXT", {"name": None}, 422, "VALIDATION_ERROR"),
+        ("TEXT", {"name": None}, 422, "NULL_NOT_ALLOWED"),
         ("TEXT", {"name": "Newsletter"}, 409, "ADDITIONAL_INFORMATION_FIELD_EXISTS"),
     ],
 )

@@ -95,7 +95,7 @@ async def test_admin_malformed_json_is_400_problem(client, settings, clock):
         ({"name": "Acme", "timeZone": "Nowhere/City"}, "body.timeZone", "value_error"),
         ({"name": ""}, "body.name", "string_too_short"),
         ({"name": "Nul\u0000Byte"}, "body.name", "string_pattern_mismatch"),
-        ([], "body", "model_attributes_type"),
+        ([], "body", "model_type"),
     ],
 )
 async def test_admin_validation_errors_are_422_problems(

@@ -1,12 +1,15 @@
 """Bad input is a 4xx in the surface's shape, never a 5xx: integers beyond 64 bits, JSON nested
-10,000 deep, days at the calendar's ends, ``null`` where a member is not nullable, NUL
-characters, a balance beyond what its column holds.
+10,000 deep, days at the calendar's ends, ``null`` where a member is not nullable, a value of
+another JSON type than its schema's, NUL characters, a balance beyond what its column holds.
+Members a body does not know are refused on the admin and loyalty surfaces and ignored on the
+studio's.
 
 The walks over the application's own OpenAPI document cover every route, routes added later
 included: every integer input declares 64-bit bounds, and every integer, date and text parameter
 refuses what lies beyond the policy; so does every integer, date, text and non-nullable body
 member on the admin and loyalty surfaces, which list every error. The studio surface names only
-its first error, so its bodies are tried by hand with otherwise valid content.
+its first error, so its bodies are tried with otherwise valid content (by hand, or complete
+bodies generated from the document).
 """
 
 import math
@@ -17,10 +20,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from fastapi import params
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from openbenefits.config import Settings
+from openbenefits.kit.bodies import JsonBody
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.error_handlers import validation_status
 from openbenefits.kit.middleware import MAX_JSON_DEPTH, JsonNesting
@@ -30,6 +35,7 @@ from openbenefits.loyalty.schemas import MAX_CUSTOMER_NUMBER, MAX_POINTS
 from openbenefits.tenancy.scopes import StudioScope
 from tests.chain import MONTHLY_RATE, create_contract, create_rate
 from tests.helpers import admin_headers, create_tenant, expect
+from tests.security.matrix import Filler, components
 
 Schema = dict[str, Any]
 BEYOND_64_BITS = [2**63, -(2**63) - 1, 2**64, 2**70]
@@ -279,15 +285,14 @@ def _within_64_bits(schema: Schema) -> bool:
     return lowest >= INT64_MIN and schema.get("exclusiveMaximum", math.inf) <= INT64_MAX + 1
 
 
-def _body_members(
-    document: Schema, surfaces: Surfaces
-) -> Iterator[tuple[str, str, tuple[str | int, ...], Schema]]:
-    """Every member of the JSON bodies of the admin and loyalty surfaces (they list every error,
-    where the studio's names its first and the token endpoint answers as OAuth prescribes), with
-    its operation (path parameters at simple values), where it sits and its schema."""
+def _bodies(
+    document: Schema, surfaces: Surfaces, prefixes: tuple[str, ...]
+) -> Iterator[tuple[str, str, Schema]]:
+    """The JSON bodies of the operations under ``prefixes``, each with its method and path
+    (path parameters at simple values)."""
     for method, path, operation in _operations(document):
         body = _json_body(operation)
-        if body is None or not path.startswith(("/admin/", LOYALTY)):
+        if body is None or not path.startswith(prefixes):
             continue
         filled = path.format(
             **{
@@ -296,6 +301,16 @@ def _body_members(
                 if p["in"] == "path"
             }
         )
+        yield method, filled, body
+
+
+def _body_members(
+    document: Schema, surfaces: Surfaces
+) -> Iterator[tuple[str, str, tuple[str | int, ...], Schema]]:
+    """Every member of the JSON bodies of the admin and loyalty surfaces (they list every error,
+    where the studio's names its first and the token endpoint answers as OAuth prescribes), with
+    its operation (path parameters at simple values), where it sits and its schema."""
+    for method, filled, body in _bodies(document, surfaces, ("/admin/", LOYALTY)):
         for at, schema in _members(body, document):
             if at:
                 yield method, filled, at, schema
@@ -640,6 +655,179 @@ async def test_null_where_a_member_is_not_nullable_is_refused(
         _refused(response, _where(at))
         tried += 1
     assert tried > 100
+
+
+# --- JSON types and unknown members ------------------------------------------------------------
+
+# A value of each JSON kind, to send where a member's schema takes another kind.
+_KINDS: dict[str, object] = {
+    "boolean": True,
+    "integer": 7,
+    "number": 7.5,
+    "string": "7",
+    "array": [],
+    "object": {},
+}
+FUTURE_MEMBER = "memberOfALaterVersion"
+
+
+def _wrong_kinds(schema: Schema, document: Schema) -> list[object]:
+    """Values of the JSON kinds ``schema`` does not take (none when it takes any kind)."""
+    taken = {branch.get("type") for branch in _branches(schema, document)}
+    if None in taken:
+        return []
+    if "number" in taken:
+        taken.add("integer")
+    return [value for kind, value in _KINDS.items() if kind not in taken]
+
+
+def _objects(body: Schema, document: Schema) -> Iterator[tuple[str | int, ...]]:
+    """Where the objects within a body schema sit (the body itself included)."""
+    for at, schema in _members(body, document):
+        if any("properties" in branch for branch in _branches(schema, document)):
+            yield at
+
+
+def _complete(schema: Schema, document: Schema, filler: Filler, name: str = "") -> object:
+    """A value of ``schema`` with every member of every object present and valid."""
+    branch = next(b for b in _branches(schema, document) if b.get("type") != "null")
+    if "properties" in branch:
+        return {
+            member: _complete(inner, document, filler, member)
+            for member, inner in branch["properties"].items()
+        }
+    if "items" in branch:
+        return [_complete(branch["items"], document, filler, name)]
+    return filler.value(branch, name)
+
+
+def _placed(body: object, at: tuple[str | int, ...], value: object) -> object:
+    """A copy of ``body`` with ``value`` at ``at``."""
+    if not at:
+        return value
+    head, *rest = at
+    if isinstance(body, list):
+        return [_placed(body[0], tuple(rest), value)]
+    assert isinstance(body, dict)
+    return {**body, head: _placed(body[head], tuple(rest), value)}
+
+
+def _within(body: object, at: tuple[str | int, ...]) -> dict[str, Any]:
+    for part in at:
+        body = body[0] if isinstance(body, list) else body[part]  # type: ignore[index]
+    assert isinstance(body, dict)
+    return body
+
+
+def _studio_bodies(app: Any, surfaces: Surfaces) -> Iterator[tuple[str, str, Schema, object]]:
+    """Every JSON body of the studio surface, complete and valid, with its operation."""
+    document = app.openapi()
+    filler = Filler(components(app), {})
+    for method, path, body in _bodies(document, surfaces, ("/v1/",)):
+        yield method, path, body, _complete(body, document, filler)
+
+
+def _verdict(response: httpx.Response) -> tuple[int, str | None, str | None]:
+    """Status, and for an error its code and what it names."""
+    body = response.json() if response.content else None
+    if not isinstance(body, dict):
+        return response.status_code, None, None
+    return response.status_code, body.get("errorCode"), body.get("reference")
+
+
+async def test_members_of_the_wrong_json_type_are_refused_on_the_admin_and_loyalty_surfaces(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
+) -> None:
+    """A date is a string, a number a number, a boolean true or false: nothing is coerced."""
+    document = app.openapi()
+    tried = 0
+    for method, path, at, schema in _body_members(document, surfaces):
+        for value in _wrong_kinds(schema, document):
+            response = await client.request(
+                method, path, json=_skeleton(at, value), headers=surfaces.credentials(path)
+            )
+            _refused(response, _where(at))
+            tried += 1
+    assert tried > 500
+
+
+async def test_members_of_the_wrong_json_type_or_null_are_refused_on_the_studio_surface(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
+) -> None:
+    """In an otherwise valid body, since the studio's error names its first finding; the
+    reference declares no member nullable."""
+    document = app.openapi()
+    tried = 0
+    for method, path, schema, body in _studio_bodies(app, surfaces):
+        valid = await client.request(method, path, json=body, headers=surfaces.studio)
+        assert not (_verdict(valid)[2] or "").startswith("body"), (method, path, valid.text)
+        for at, member in _members(schema, document):
+            if not at:
+                continue
+            for value in [None, *_wrong_kinds(member, document)]:
+                response = await client.request(
+                    method, path, json=_placed(body, at, value), headers=surfaces.studio
+                )
+                _refused(response, _where(at))
+                tried += 1
+    assert tried > 300
+
+
+async def test_unknown_members_are_refused_on_the_admin_and_loyalty_surfaces(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
+) -> None:
+    """In the body and in every object within it."""
+    document = app.openapi()
+    tried = 0
+    for method, filled, body in _bodies(document, surfaces, ("/admin/", LOYALTY)):
+        for at in _objects(body, document):
+            response = await client.request(
+                method,
+                filled,
+                json=_skeleton(at, {FUTURE_MEMBER: 1}),
+                headers=surfaces.credentials(filled),
+            )
+            _refused(response, _where((*at, FUTURE_MEMBER)))
+            tried += 1
+    assert tried > 50
+
+
+async def test_unknown_members_are_ignored_on_the_studio_surface(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
+) -> None:
+    """In the body and in every object within it: the answer is the one the body without them
+    gets."""
+    document = app.openapi()
+    tried = 0
+    for method, path, schema, body in _studio_bodies(app, surfaces):
+        expected = _verdict(await client.request(method, path, json=body, headers=surfaces.studio))
+        for at in _objects(schema, document):
+            later = _placed(body, at, {**_within(body, at), FUTURE_MEMBER: {"x": [1]}})
+            response = await client.request(method, path, json=later, headers=surfaces.studio)
+            assert _verdict(response) == expected, (method, path, at, response.text)
+            tried += 1
+    assert tried > 10
+
+
+def test_every_json_body_is_taken_strictly_with_its_surfaces_rule_for_unknown_members(
+    app: Any,
+) -> None:
+    """Checked on what serves each route (the framework's inclusion of it and the route the
+    fast dispatch calls), so that a route added later cannot take its body loosely."""
+    bodies = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for served in (context, route):
+            for body in served.dependant.body_params:
+                if isinstance(body.field_info, params.Form):
+                    continue
+                assert isinstance(body, JsonBody), (route.path, body.name)
+                expected = "ignore" if route.path.startswith("/v1/") else "forbid"
+                assert body.unknown_members == expected, route.path
+                bodies.append(body)
+    assert len(bodies) > 60
 
 
 async def test_a_version_without_a_start_is_refused_and_changes_nothing(

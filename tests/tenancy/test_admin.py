@@ -205,7 +205,8 @@ async def test_a_partial_update_cannot_null_a_required_field(client, settings, c
         headers=root,
     )
     assert response.status_code == 422
-    assert "may not be null: name" in response.json()["detail"]
+    (error,) = response.json()["errors"]
+    assert (error["location"], error["type"]) == ("body.name", "NULL_NOT_ALLOWED")
     studio = expect(
         await client.get(
             f"/admin/v1/tenants/{setup.tenant_id}/studios/{setup.studio_id}", headers=root

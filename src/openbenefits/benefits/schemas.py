@@ -12,6 +12,7 @@ from openbenefits.kit.schemas import (
     PatchModel,
     RequestModel,
     ResponseModel,
+    StudioRequestModel,
     StudioResponseModel,
 )
 
@@ -130,5 +131,5 @@ class UsageOut(StudioResponseModel):
     reversal: Reversal | None
 
 
-class ReversalCreate(RequestModel):
+class ReversalCreate(StudioRequestModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)]

@@ -8,7 +8,14 @@ from pydantic import Field, PlainSerializer, StringConstraints, model_validator
 
 from openbenefits.contracts.models import CancelationStatus, ExtensionType, PaymentFrequencyType
 from openbenefits.contracts.terms import TermUnit
-from openbenefits.kit.schemas import Id, PatchModel, ReferenceId, RequestModel, ResponseModel
+from openbenefits.kit.schemas import (
+    Id,
+    PatchModel,
+    ReferenceId,
+    RequestModel,
+    ResponseModel,
+    StudioRequestModel,
+)
 
 # Amounts are exact decimals inside and JSON numbers on the wire, as the reference has them.
 Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -238,7 +245,7 @@ class AdditionalModule(ResponseModel):
     trial_period_config: TrialPeriodConfig | None = None
 
 
-class AdditionalModuleContractRequest(RequestModel):
+class AdditionalModuleContractRequest(StudioRequestModel):
     additional_module_id: ReferenceId
     payment_frequency_id: ReferenceId
     book_trial_period: bool
@@ -281,7 +288,7 @@ class AdditionalModuleContractExtended(ResponseModel):
     available_cancelation_dates: list[date] | None = None
 
 
-class AdditionalModuleContractCancelation(RequestModel):
+class AdditionalModuleContractCancelation(StudioRequestModel):
     cancelation_date: date
     cancelation_reason_id: ReferenceId
 

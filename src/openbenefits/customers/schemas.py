@@ -17,7 +17,14 @@ from openbenefits.customers.models import (
     CustomerStatus,
     Gender,
 )
-from openbenefits.kit.schemas import Id, PatchModel, ReferenceId, RequestModel, ResponseModel
+from openbenefits.kit.schemas import (
+    Id,
+    PatchModel,
+    ReferenceId,
+    RequestModel,
+    ResponseModel,
+    StudioRequestModel,
+)
 
 Text = Annotated[
     str,
@@ -68,7 +75,7 @@ class Language(ResponseModel):
     country_code: CountryCode | None = None
 
 
-class LanguageIn(RequestModel):
+class LanguageIn(StudioRequestModel):
     language_code: LanguageCode
     country_code: CountryCode | None = None
 
@@ -79,13 +86,13 @@ class AccessMediumDto(ResponseModel):
     value: str | None = None
 
 
-class AccessMediumIn(RequestModel):
+class AccessMediumIn(StudioRequestModel):
     id: ReferenceId | None = Field(default=None, description="Ignored: the server assigns ids.")
     type: AccessMediumType | None = None
     value: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
-class UpdateAccessIdentificationRequest(RequestModel):
+class UpdateAccessIdentificationRequest(StudioRequestModel):
     value: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
@@ -95,7 +102,7 @@ class AccessRestrictionDto(ResponseModel):
     end_date: date | None = None
 
 
-class AccessRestrictionIn(RequestModel):
+class AccessRestrictionIn(StudioRequestModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     start_date: date | None = None
     end_date: date | None = None
@@ -203,7 +210,7 @@ class CustomerImage(ResponseModel):
     image_url: str | None = Field(default=None, description="Signed URL, valid 15 minutes.")
 
 
-class CustomerSearchRequest(RequestModel):
+class CustomerSearchRequest(StudioRequestModel):
     first_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
         None
     )
@@ -215,7 +222,7 @@ class CustomerSearchRequest(RequestModel):
     card_number_format: CardNumberFormat = CardNumberFormat.DECIMAL
 
 
-class CommunicationChannelWrapper(RequestModel):
+class CommunicationChannelWrapper(StudioRequestModel):
     communication_channel: Literal[
         "LETTER", "EMAIL", "TEXT_MESSAGE", "PHONE", "FAX", "CONVERSATION", "CHAT", "OTHER"
     ]
@@ -223,21 +230,21 @@ class CommunicationChannelWrapper(RequestModel):
     active: bool | None = None
 
 
-class CommunicationPreference(RequestModel):
+class CommunicationPreference(StudioRequestModel):
     message_category: (
         Literal["CONTRACT", "GENERAL", "APPOINTMENT", "NEWSLETTER", "LOYALTY_PROGRAM"] | None
     ) = None
     channels: list[CommunicationChannelWrapper] | None = None
 
 
-class DocumentIdentification(RequestModel):
+class DocumentIdentification(StudioRequestModel):
     document_number: Text
     document_type: Literal[
         "ID_CARD", "PASSPORT", "DRIVERS_LICENCE", "RESIDENCE_PERMIT", "NATIONAL_ID_NUMBER", "OTHERS"
     ]
 
 
-class AdditionalInformationFieldAssignmentIn(RequestModel):
+class AdditionalInformationFieldAssignmentIn(StudioRequestModel):
     additional_information_field_id: ReferenceId
     value: str = Field(
         description="BOOLEAN: true or false; DATE: yyyy-mm-dd; NUMERIC: an integer; TEXT: "
@@ -266,7 +273,7 @@ SIGNUP_DETAILS = (
 )
 
 
-class MembershipSignupCustomer(RequestModel):
+class MembershipSignupCustomer(StudioRequestModel):
     """``POST /v1/customers/create``: a prospect, with what a later membership sign-up needs."""
 
     third_party_id: ShortText | None = None
@@ -397,7 +404,7 @@ NonNegative = Annotated[float, Field(ge=0, le=100_000)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
 
-class CustomerWeighings(RequestModel):
+class CustomerWeighings(StudioRequestModel):
     """The reference's weighing result, taken and answered. Masses in kg, lengths in cm, shares
     in percent. Only the impossible is refused (a negative value, a share over 100): a scale
     sends 0 for what it did not measure, and that is kept as sent (the latest height a
@@ -474,7 +481,7 @@ class AccessCodeVerdict(ResponseModel):
     reason: str | None = None
 
 
-class OpenApiV1CustomerStudioSwitchRequestDto(RequestModel):
+class OpenApiV1CustomerStudioSwitchRequestDto(StudioRequestModel):
     target_studio_id: ReferenceId
     switch_date: date
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None

@@ -2,9 +2,10 @@
 every request, whether the framework or the fast dispatch (kit/fast.py) brought it here: the
 route's guards (authentication and authorization), then the ``Idempotency-Key`` protocol for
 state-changing POSTs, then the unit of work (kit/work.py), committed before the response leaves.
-Around it, as ASGI layers every request passes: request ids, logs and metrics, rate limits,
-input limits (kit/middleware.py, kit/rate_limits.py); error rendering is the app's exception
-handlers (kit/error_handlers.py), which both ways reach."""
+JSON bodies are read as JSON, strictly, with the surface's rule for unknown members
+(kit/bodies.py). Around it, as ASGI layers every request passes: request ids, logs and metrics,
+rate limits, input limits (kit/middleware.py, kit/rate_limits.py); error rendering is the app's
+exception handlers (kit/error_handlers.py), which both ways reach."""
 
 import abc
 from collections.abc import Callable, Coroutine, Iterator
@@ -13,13 +14,15 @@ from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _effective_route_context_var
+from pydantic.config import ExtraValues
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from openbenefits.config import Settings
 from openbenefits.kit import idempotency
 from openbenefits.kit.blobstore import BlobStore
+from openbenefits.kit.bodies import take_json_strictly
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
 from openbenefits.kit.work import Work
@@ -143,8 +146,15 @@ class TransactionalRoute(APIRoute):
     # Whether a non-GET request may write; a read-only POST (the token endpoint) needs no write
     # transaction, which on SQLite would queue behind every writer.
     writes = True
+    # What a JSON body's members the route does not know make: a refusal, or nothing.
+    unknown_members: ExtraValues = "forbid"
 
     def get_route_handler(self) -> Handler:
+        # Called for the route itself and for each router inclusion, which serves it with a
+        # dependant of its own (FastAPI's "effective route context").
+        context = _effective_route_context_var.get()
+        served = context if context is not None and context.original_route is self else self
+        take_json_strictly(served.dependant, self.unknown_members)
         framework = super().get_route_handler()
         self.guards = tuple(dict.fromkeys(guards_of(self.dependant)))
         self.fast = bool(getattr(self.endpoint, FAST, False))
@@ -220,7 +230,10 @@ async def _claim(
 
 class StudioRoute(TransactionalRoute):
     """Studio Open API routes leave absent fields out, as the reference's clients expect (its
-    schemas have no nullable fields)."""
+    schemas have no nullable fields), and ignore members they do not know, which a client
+    generated from a later version of the reference may send."""
+
+    unknown_members: ExtraValues = "ignore"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["response_model_exclude_none"] = True

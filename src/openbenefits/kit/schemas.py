@@ -1,5 +1,9 @@
-"""Base wire models: camelCase on the wire, snake_case in Python; request bodies reject unknown
-fields so that a typo is an error, not silently ignored data.
+"""Base wire models: camelCase on the wire, snake_case in Python.
+
+Request bodies of the admin and loyalty surfaces refuse members they do not know, so that a typo
+is an error, not silently ignored data; the studio surface's (``StudioRequestModel``) ignore
+them, as the reference lets a client generated from a later version of it send them. Every
+surface takes JSON types strictly (kit/bodies.py): a date is an ISO string, a number a number.
 
 The input policy of every surface lives here too, so that no route needs to remember it:
 
@@ -20,7 +24,7 @@ strings with a NUL are refused before routing (kit/middleware.py).
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Lt
 from pydantic import (
@@ -33,7 +37,6 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
@@ -140,15 +143,27 @@ class _NotNull:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        return core_schema.no_info_before_validator_function(_refuse_null, handler(source))
+        # After, not before: a function ahead of a type would hand it a Python value, which
+        # strict validation of a JSON body (kit/bodies.py) then refuses for a date.
+        return core_schema.no_info_after_validator_function(_refuse_null, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        nullable = handler(schema)
-        branches = [b for b in nullable.get("anyOf", []) if b != {"type": "null"}]
-        rest = {key: value for key, value in nullable.items() if key != "anyOf"}
-        return {**branches[0], **rest} if len(branches) == 1 else {**rest, "anyOf": branches}
+        return _without_null(handler(schema))
+
+
+def _without_null(schema: JsonSchemaValue) -> JsonSchemaValue:
+    """A member's schema without its ``null`` alternative (nor a ``null`` default)."""
+    if {"type": "null"} not in schema.get("anyOf", []):
+        return schema
+    branches = [b for b in schema["anyOf"] if b != {"type": "null"}]
+    rest = {
+        key: value
+        for key, value in schema.items()
+        if key != "anyOf" and not (key == "default" and value is None)
+    }
+    return {**branches[0], **rest} if len(branches) == 1 else {**rest, "anyOf": branches}
 
 
 def _refuse_null(value: object) -> object:
@@ -181,16 +196,35 @@ class RequestModel(InputModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-class PatchModel(RequestModel):
+def _nulls_left_out(schema: dict[str, Any]) -> None:
+    schema["properties"] = {
+        name: _without_null(member) for name, member in schema.get("properties", {}).items()
+    }
+
+
+class NullFreeModel(RequestModel):
+    """A body whose members may be left out (then None) but are never ``null``: every member is
+    ``Omittable``, in what it accepts and in its schema."""
+
+    model_config = ConfigDict(json_schema_extra=_nulls_left_out)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # A default is not validated: None here is a null that was sent.
+        return _refuse_null(value)
+
+
+class PatchModel(NullFreeModel):
     """A partial update: absent fields stay as they are; ``null`` is refused, since none of the
     fields it is used for may be emptied."""
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> Self:
-        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
-        if nulls:
-            raise ValueError(f"may not be null: {', '.join(nulls)}")
-        return self
+
+class StudioRequestModel(NullFreeModel):
+    """A request body of the studio surface. Members it does not know are ignored, and ``null``
+    is refused for every member: the reference declares no member nullable."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class ResponseModel(BaseModel):
