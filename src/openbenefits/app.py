@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from openbenefits import ops
+from openbenefits import docs, ops
 from openbenefits.benefits import admin as benefits_admin
 from openbenefits.benefits import router as benefits_router
 from openbenefits.config import Settings
@@ -93,6 +93,9 @@ def create_app(
         # Metrics are our own (kit/metrics.py); FastAPI's OpenTelemetry hooks would look for
         # providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served with the service's own assets instead (docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -140,6 +143,7 @@ def create_app(
     app.include_router(loyalty_router.reading_posts)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
+    docs.install(app)
     if settings.rate_limits_enabled:
         declare_refusals(app)
     return app

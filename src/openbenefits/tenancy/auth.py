@@ -13,7 +13,8 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.kit.errors import Unauthorized
@@ -34,7 +35,23 @@ from openbenefits.tenancy.token_cache import VerifiedTokens
 
 # For the OpenAPI document: the schemes the guards read.
 api_key_header = APIKeyHeader(name="X-API-KEY", scheme_name="ApiKeyAuth", auto_error=False)
-loyalty_bearer = HTTPBearer(scheme_name="LoyaltyBearer", auto_error=False)
+# OAuth2 client credentials with its token URL, so that a client generated from the document,
+# and "Authorize" in /docs, fetch the bearer token themselves.
+loyalty_oauth2 = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={
+                LoyaltyScope.LOYALTY_READ: "Read programs, contracts, consumers and entitlements.",
+                LoyaltyScope.LOYALTY_WRITE: "Create and change them, validate consumptions.",
+            },
+        )
+    ),
+    scheme_name="LoyaltyOAuth2",
+    description="A bearer token from POST /oauth/token (client credentials, the client's id "
+    "and secret in the body or by HTTP Basic), sent as Authorization: Bearer.",
+    auto_error=False,
+)
 admin_bearer = HTTPBearer(scheme_name="AdminBearer", auto_error=False)
 
 TENANT_PARAMETER = "tenantId"
@@ -142,7 +159,7 @@ class LoyaltyGuard(Guard):
     async def __call__(
         self,
         request: Request,
-        _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(loyalty_bearer)],
+        _token: Annotated[str | None, Security(loyalty_oauth2)],
     ) -> LoyaltyPrincipal:
         return await self.check(request)
 
