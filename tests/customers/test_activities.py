@@ -214,6 +214,23 @@ async def test_a_weighing_with_members_the_reference_does_not_know_is_taken(chai
     assert expect(taken, 200) == {**WEIGHING, "databaseId": taken.json()["databaseId"]}
 
 
+async def test_a_whole_number_written_with_a_fraction_is_an_integer(chain):
+    """JSON has one number type; JSON Schema takes 3.0 for an integer, and so do we."""
+    customer = await chain.customer()
+    taken = await chain.client.post(
+        f"/v1/customers/{customer['id']}/weighing",
+        json={**WEIGHING, "visceralFatLevel": 3.0},
+        headers=chain.key_a,
+    )
+    assert expect(taken, 200)["visceralFatLevel"] == 3
+    refused = await chain.client.post(
+        f"/v1/customers/{customer['id']}/weighing",
+        json={**WEIGHING, "visceralFatLevel": 3.5},
+        headers=chain.key_a,
+    )
+    assert refused.json()["reference"] == "body.visceralFatLevel"
+
+
 async def test_weighing_with_an_unknown_benefit_stores_nothing(chain):
     customer = await chain.customer()
     refused = await chain.client.post(

@@ -1,5 +1,7 @@
 """Bad input anywhere answers a clear 4xx in the surface's error shape; never a stack trace."""
 
+import re
+
 import httpx
 import pytest
 
@@ -121,6 +123,25 @@ async def test_bad_path_and_query_parameters_are_validation_errors(client, setti
 async def test_wrong_method_is_405_problem(client, settings, clock):
     response = await client.put("/admin/v1/tenants", headers=admin_headers(settings, clock))
     _problem(response, 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_a_405_allows_every_method_served_at_the_path(app, client):
+    """Generated over the document: where several routes share a path, Allow names the methods
+    of all of them (a studio path also answers the HEAD key check), and only methods some
+    route serves there."""
+    tried = 0
+    for path, item in app.openapi()["paths"].items():
+        if set(item) == {"head"}:
+            continue  # the key check, which answers HEAD alone on any studio path
+        url = re.sub(r"{[^}]+}", "1", path)
+        response = await client.request("TRACE", url)
+        assert response.status_code == 405, path
+        allowed = set(response.headers["allow"].split(", "))
+        assert {method.upper() for method in item} <= allowed, path
+        for method in allowed:
+            assert (await client.request(method, url)).status_code != 405, (method, path)
+        tried += 1
+    assert tried > 80
 
 
 async def test_declared_huge_body_is_413(client, settings, clock):

@@ -809,6 +809,23 @@ async def test_unknown_members_are_ignored_on_the_studio_surface(
     assert tried > 10
 
 
+async def test_a_json_body_sent_as_another_media_type_is_refused_on_every_surface(
+    app: Any, client: httpx.AsyncClient, surfaces: Surfaces
+) -> None:
+    """FastAPI hands such a body over unparsed: it is invalid input, never a 500."""
+    tried = 0
+    for method, path, _ in _bodies(app.openapi(), surfaces, ("/v1/", "/admin/", LOYALTY)):
+        response = await client.request(
+            method,
+            path,
+            content=b'{"a": 1}',
+            headers={**surfaces.credentials(path), "content-type": "text/plain"},
+        )
+        _refused(response, "body")
+        tried += 1
+    assert tried > 50
+
+
 def test_every_json_body_is_taken_strictly_with_its_surfaces_rule_for_unknown_members(
     app: Any,
 ) -> None:

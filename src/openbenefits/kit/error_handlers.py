@@ -9,7 +9,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from openbenefits.kit.context import correlation_id_var, request_id_var
 from openbenefits.kit.errors import AppError, Unauthorized
@@ -105,32 +107,68 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
         {"location": _location(e["loc"]), "message": e["msg"], "type": e["type"]}
         for e in exc.errors()
     ]
-    malformed = any(e["type"] == "json_invalid" for e in errors)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return render_error(
+            request,
+            400,
+            "MALFORMED_JSON",
+            "The request body is not valid JSON.",
+            extra={"errors": errors},
+        )
     first = errors[0] if errors else {"location": "", "message": "Invalid request."}
-    if malformed:
-        code, message = "MALFORMED_JSON", "The request body is not valid JSON."
-    else:
-        # Rules with a code of their own (PydanticCustomError types in UPPER_SNAKE) keep it.
-        own = first.get("type", "")
-        code = own if _OWN_CODE.match(own) else "VALIDATION_ERROR"
-        message = f"{first['location']}: {first['message']}"
-    status = 400 if malformed else validation_status(request.url.path)
+    # Rules with a code of their own (PydanticCustomError types in UPPER_SNAKE) keep it.
+    own = first.get("type", "")
     return render_error(
         request,
-        status,
-        code,
-        message,
-        reference=None if malformed else first["location"] or None,
+        validation_status(request.url.path),
+        own if _OWN_CODE.match(own) else "VALIDATION_ERROR",
+        f"{first['location']}: {first['message']}",
+        reference=first["location"] or None,
         extra={"errors": errors},
     )
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers) if exc.headers else None
-    return render_error(request, exc.status_code, code, message, headers=headers)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_methods_at(request))}
+    return render_error(
+        request,
+        exc.status_code,
+        _STATUS_CODES.get(exc.status_code, HTTPStatus(exc.status_code).name),
+        message,
+        headers=headers,
+    )
+
+
+def _methods_at(request: Request) -> list[str]:
+    """The methods served at the request's path by every route declared at it: the router names
+    only those of the first route it met, where several routes may share a path (PUT and DELETE
+    of one resource). The path is the most specific that matches (the most literal text): a
+    more general one (``/v1/customers/{customerId}`` for ``/v1/customers/search``) is not this
+    resource."""
+    contexts = [
+        context
+        for context in iter_route_contexts(request.app.routes)
+        if context.matches(request.scope)[0] is not Match.NONE
+    ]
+    if not contexts:
+        return []
+    path = max((str(context.path) for context in contexts), key=_literal_length)
+    return sorted(
+        {
+            method
+            for context in contexts
+            if context.path == path
+            for method in getattr(context.original_route, "methods", None) or ()
+        }
+    )
+
+
+def _literal_length(path: str) -> int:
+    return len(re.sub(r"{[^}]*}", "", path))
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
