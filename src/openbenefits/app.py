@@ -21,6 +21,7 @@ from openbenefits.kit import downloads, fast, idempotency
 from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
+from openbenefits.kit.error_catalogue import declare_codes
 from openbenefits.kit.error_handlers import install_error_handlers
 from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import (
@@ -31,6 +32,7 @@ from openbenefits.kit.middleware import (
 )
 from openbenefits.kit.rate_limits import RateLimitMiddleware, declare_refusals
 from openbenefits.loyalty import router as loyalty_router
+from openbenefits.loyalty.examples import declare_examples
 from openbenefits.tenancy import admin as tenancy_admin
 from openbenefits.tenancy import router as tenancy_router
 from openbenefits.tenancy.key_cache import PrincipalCache, Revocations
@@ -146,4 +148,6 @@ def create_app(
     docs.install(app)
     if settings.rate_limits_enabled:
         declare_refusals(app)
+    declare_codes(app)
+    declare_examples(app)
     return app

@@ -95,7 +95,7 @@ def serve(
         credentials = _run_with_db(_demo(_clock(ctx)))
         typer.echo("Demo tenant loaded. Credentials:")
         _print_json(credentials)
-        typer.echo(f"API docs: http://{host}:{port}/docs")
+        typer.echo(f"API docs: http://{host}:{port}/docs (ReDoc: /redoc; error codes: /errors)")
     else:
         _run_with_db(_migrated)
     if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):

@@ -31,11 +31,13 @@ from tests.helpers import admin_headers
 from tests.security.matrix import PUBLIC_PATHS, Filler, call, components, operations, send
 from tests.security.world import TenantWorld, build_tenant
 
-# Served by the framework alone: the OpenAPI document and its viewers, operations, downloads.
+# Served by the framework alone: the OpenAPI document, its viewers and the error catalogue,
+# operations, downloads.
 OUTSIDE_THE_PIPELINE = {
     "/openapi.json",
     "/docs",
     "/docs/assets",
+    "/errors",
     "/redoc",
     "/healthz",
     "/readyz",

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openbenefits.config import Settings
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.error_handlers import LOYALTY_PREFIX, STUDIO_PREFIX, render_error
+from openbenefits.kit.routing import extend_openapi
 from openbenefits.kit.security import basic_credentials, derive_key
 
 CODE = "RATE_LIMITED"
@@ -480,16 +481,13 @@ class RateLimitMiddleware:
 def declare_refusals(app: FastAPI) -> None:
     """Documents the 429 answer on every operation of the OpenAPI description, as the studio
     reference does, so that generated clients know it."""
-    generate = app.openapi
+    extend_openapi(app, _declare_refusals)
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            for path, item in generate()["paths"].items():
-                for operation in item.values():
-                    operation["responses"].setdefault("429", _refusal_response(path))
-        return generate()
 
-    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the document
+def _declare_refusals(document: dict[str, Any]) -> None:
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            operation["responses"].setdefault("429", _refusal_response(path))
 
 
 def _refusal_response(path: str) -> dict[str, Any]:

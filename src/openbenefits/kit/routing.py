@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
 from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, _effective_route_context_var
 from pydantic.config import ExtraValues
@@ -238,3 +238,16 @@ class StudioRoute(TransactionalRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["response_model_exclude_none"] = True
         super().__init__(*args, **kwargs)
+
+
+def extend_openapi(app: FastAPI, step: Callable[[dict[str, Any]], None]) -> None:
+    """Lets ``step`` complete the app's OpenAPI document once, when it is first generated (each
+    extension wraps the ones before it: FastAPI's way to extend the document)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            step(generate())
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -47,6 +47,9 @@ LABELS: dict[type[Row], str] = {
     OAuthClient: "oauth_client",
 }
 
+# A table, so that the error catalogue (kit/error_catalogue.py) reads every code it holds.
+NOT_FOUND_CODES = {model: f"{label.upper()}_NOT_FOUND" for model, label in LABELS.items()}
+
 
 async def _tenant_row(session: AsyncSession, model: type[M], tenant_id: int, row_id: int) -> M:
     """A tenant's row by id; another tenant's row is reported missing, never forbidden."""
@@ -57,7 +60,7 @@ async def _tenant_row(session: AsyncSession, model: type[M], tenant_id: int, row
         label = LABELS[model]
         raise NotFound(
             f"{label.replace('_', ' ').capitalize()} {row_id} not found.",
-            code=f"{label.upper()}_NOT_FOUND",
+            code=NOT_FOUND_CODES[model],
         )
     return row
 
