@@ -13,6 +13,8 @@ import typer
 
 from openbenefits import serving
 from openbenefits.config import Settings
+from openbenefits.console import operators
+from openbenefits.console.models import OperatorRole
 from openbenefits.demo import load_demo
 from openbenefits.kit import idempotency
 from openbenefits.kit.audit import SystemActor
@@ -29,6 +31,8 @@ from openbenefits.webhooks import worker as webhooks_worker
 app = typer.Typer(help="OpenBenefits: the benefits engine.", no_args_is_help=True)
 keys_app = typer.Typer(help="Studio API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+operators_app = typer.Typer(help="Console operators.", no_args_is_help=True)
+app.add_typer(operators_app, name="operators")
 
 T = TypeVar("T")
 
@@ -165,6 +169,48 @@ def create_key(
             )
             await session.commit()
             return {"id": api_key.id, "tenantId": studio.tenant_id, "key": plain}
+
+    _print_json(_run_with_db(create))
+
+
+@operators_app.command("create")
+def create_operator(
+    ctx: typer.Context,
+    tenant_id: Annotated[int, typer.Option(help="The tenant the operator works for.")],
+    email: Annotated[str, typer.Option(help="The address the operator signs in with.")],
+    role: Annotated[OperatorRole, typer.Option(help="What the operator may do.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help=f"At least {operators.MIN_PASSWORD} characters (asked for when not given).",
+        ),
+    ],
+    studio_id: Annotated[
+        list[int] | None, typer.Option(help="A studio a studio manager manages (repeat).")
+    ] = None,
+) -> None:
+    """Create an operator account (the first tenant admin; a tenant admin makes the others in
+    the console)."""
+    now = _clock(ctx).now()
+
+    async def create(db: Database, _settings: Settings) -> dict[str, Any]:
+        async with db.session() as session:
+            await service.get_tenant(session, tenant_id)
+            operator = await operators.create_operator(
+                session,
+                SystemActor("cli"),
+                tenant_id,
+                email=email,
+                password=password,
+                role=role,
+                studio_ids=studio_id or [],
+                now=now,
+            )
+            await session.commit()
+            return {"id": operator.id, "tenantId": tenant_id, "email": operator.email, "role": role}
 
     _print_json(_run_with_db(create))
 

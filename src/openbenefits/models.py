@@ -7,6 +7,7 @@ from openbenefits.benefits.models import (
     BenefitUsage,
     BenefitUsageReversal,
 )
+from openbenefits.console.models import Operator, OperatorStudio
 from openbenefits.contracts.models import (
     AdditionalModule,
     CancelationReason,
@@ -88,6 +89,8 @@ __all__ = [
     "ModulePaymentFrequency",
     "ModuleRate",
     "OAuthClient",
+    "Operator",
+    "OperatorStudio",
     "OutboxEvent",
     "Partner",
     "PartnerIntegration",
