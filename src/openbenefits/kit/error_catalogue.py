@@ -239,18 +239,14 @@ def _raised_by(call: ast.Call, namespace: dict[str, Any]) -> set[Raised]:
 
 def _forwarded(forwarding: _Forwarding, call: ast.Call, namespace: dict[str, Any]) -> set[Raised]:
     """What a call of a forwarding helper raises, its literal arguments put in."""
-    bound: dict[str, Any] = {}
-    for name, argument in zip(forwarding.parameters, call.args, strict=False):
-        bound[name] = argument
-    for keyword in call.keywords:
-        if keyword.arg:
-            bound[keyword.arg] = keyword.value
-    values = {}
-    for name, argument in bound.items():
-        if isinstance(argument, ast.Constant):
-            values[name] = argument.value
-        else:
-            values[name] = _resolve(argument, namespace)
+    bound: dict[str, ast.expr] = dict(zip(forwarding.parameters, call.args, strict=False))
+    bound |= {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+    values = {
+        name: argument.value
+        if isinstance(argument, ast.Constant)
+        else _resolve(argument, namespace)
+        for name, argument in bound.items()
+    }
     try:
         code = eval(  # noqa: S307 - our own source, evaluated over literal arguments only
             compile(ast.Expression(forwarding.expression), "<code>", "eval"),
@@ -361,15 +357,13 @@ def _defined_in(module: types.ModuleType) -> Iterator[Any]:
 
 def every_code() -> set[Raised]:
     """Every code raised anywhere in the package, by an operation or not."""
-    raised: set[Raised] = set()
-    for module in _modules():
-        for thing in _defined_in(module):
-            raised |= _read(thing).raised
-            if inspect.isclass(thing):
-                for member in vars(thing).values():
-                    if inspect.isfunction(member):
-                        raised |= _read(member).raised
-    return raised
+    # A class is read whole, its methods with it.
+    return {
+        raised
+        for module in _modules()
+        for thing in _defined_in(module)
+        for raised in _read(thing).raised
+    }
 
 
 # --- What clients see: the OpenAPI document and the catalogue -----------------------------------
