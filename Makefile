@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format bench clean
+.PHONY: run test test-postgres lint format bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/openbenefits serve --demo
 
+# The console's browser tests drive Debian's chromium: installed when missing (as root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || test -n "$$OPENBENEFITS_CHROMIUM" || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 # Runs on SQLite; set TEST_DATABASE_URL=postgresql://... to run the same suite on PostgreSQL
 # (each run creates and drops its own database on that server).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) chromium
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest
 
 lint: $(STAMP)

@@ -114,6 +114,8 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
         rate_limit_other_per_address=generous,
         rate_limit_uploads_per_credential=generous,
         rate_limit_failed_auth_per_address=generous,
+        rate_limit_console_per_address=generous,
+        rate_limit_console_sign_in_per_address=generous,
     )
 
 

@@ -12,6 +12,7 @@ from openbenefits import docs, ops
 from openbenefits.benefits import admin as benefits_admin
 from openbenefits.benefits import router as benefits_router
 from openbenefits.config import Settings
+from openbenefits.console import router as console
 from openbenefits.contracts import admin as contracts_admin
 from openbenefits.contracts import memberships
 from openbenefits.contracts import router as contracts_router
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(loyalty_router.reading_posts)
     # Last: the HEAD key check matches every studio path.
     app.include_router(tenancy_router.studio_router)
+    console.install(app)
     docs.install(app)
     if settings.rate_limits_enabled:
         declare_refusals(app)

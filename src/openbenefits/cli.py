@@ -100,6 +100,8 @@ def serve(
         typer.echo("Demo tenant loaded. Credentials:")
         _print_json(credentials)
         typer.echo(f"API docs: http://{host}:{port}/docs (ReDoc: /redoc; error codes: /errors)")
+        admin, password = next(iter(credentials["operators"].items()))
+        typer.echo(f"Console: http://{host}:{port}/console (sign in as {admin}, {password})")
     else:
         _run_with_db(_migrated)
     if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):

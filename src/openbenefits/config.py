@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # 401 answers per address; an address that reaches this is refused (429) on the studio,
     # loyalty and admin surfaces and the token endpoint until the window ends.
     rate_limit_failed_auth_per_address: str = "60/minute"
+    # The operator console (/console) per address, and its sign-in form per address (each
+    # account also locks after five failures in a row: console/operators.py).
+    rate_limit_console_per_address: str = "50/second"
+    rate_limit_console_sign_in_per_address: str = "10/minute"
     # Redis for counters shared by every process and host (``REDIS_URL`` is honoured too); empty
     # means each process counts alone (N processes may let a client through N times a limit).
     # While Redis is unreachable, each process counts alone and logs a warning.
@@ -96,6 +100,10 @@ class Settings(BaseSettings):
     # The embedded default delivers webhooks from the server process; at scale set this false
     # and run `openbenefits worker` processes instead.
     run_worker_in_process: bool = True
+    # Console cookies are sent over HTTPS only. Browsers treat http://localhost and
+    # http://127.0.0.1 as secure, so the demo works; a console served over plain HTTP to other
+    # hosts needs this off, and should not be.
+    console_secure_cookies: bool = True
     # Networks webhooks may reach besides the public internet, comma-separated CIDRs
     # (`10.20.0.0/16,::1`): loopback, private, link-local, metadata and other non-public
     # addresses are refused unless listed here (kit/network.py).

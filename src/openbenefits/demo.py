@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openbenefits.benefits import definitions
 from openbenefits.benefits import schemas as benefits_schemas
 from openbenefits.benefits.models import ContingentPeriod
+from openbenefits.console import operators
+from openbenefits.console.models import Operator, OperatorRole
 from openbenefits.contracts import modules
 from openbenefits.contracts import schemas as contracts_schemas
 from openbenefits.contracts import service as contracts_service
@@ -90,6 +92,21 @@ STUDIOS = ["Studio A", "Studio B"]
 PARTNERS = ["Sauna App", "Body Scan"]
 INTEGRATIONS = [("Sauna App", "Studio A"), ("Sauna App", "Studio B"), ("Body Scan", "Studio A")]
 OAUTH_CLIENT_ID = "demo-loyalty"
+
+
+@dataclass(frozen=True)
+class DemoOperator:
+    email: str
+    role: OperatorRole
+    studios: tuple[str, ...] = ()
+
+
+DEMO_OPERATORS = [
+    DemoOperator("admin@demo.example", OperatorRole.TENANT_ADMIN),
+    DemoOperator("studio-a@demo.example", OperatorRole.STUDIO_MANAGER, ("Studio A",)),
+    DemoOperator("loyalty@demo.example", OperatorRole.LOYALTY_MANAGER),
+    DemoOperator("viewer@demo.example", OperatorRole.READ_ONLY),
+]
 
 
 def _derived(master: bytes, label: str, prefix: str) -> str:
@@ -376,6 +393,25 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
             select(OAuthClient).where(OAuthClient.client_id == OAUTH_CLIENT_ID),
             create_client,
         )
+        console_passwords = {}
+        for demo_operator in DEMO_OPERATORS:
+            password = _derived(master, f"operator:{demo_operator.email}", "obp")
+            await _ensure(
+                session,
+                select(Operator).where(Operator.email == demo_operator.email),
+                partial(
+                    operators.create_operator,
+                    session,
+                    ACTOR,
+                    tenant.id,
+                    email=demo_operator.email,
+                    password=password,
+                    role=demo_operator.role,
+                    studio_ids=[studios[name].id for name in demo_operator.studios],
+                    now=clock.now(),
+                ),
+            )
+            console_passwords[demo_operator.email] = password
         customers = await _load_members(session, tenant.id, studios, partners, clock.now())
         loyalty_contracts = await load_loyalty_demo(
             Work.of(db, session),
@@ -396,6 +432,8 @@ async def load_demo(db: Database, master: bytes, clock: Clock) -> dict[str, Any]
         },
         "apiKeys": api_keys,
         "oauthClient": {"clientId": OAUTH_CLIENT_ID, "clientSecret": client_secret},
+        # Console sign-ins (/console), one per role: email → password.
+        "operators": console_passwords,
         # The loyalty API's demo contracts by external reference, and their customer.
         "loyaltyContracts": loyalty_contracts,
         "loyaltyCustomerNumber": CUSTOMER_NUMBER,

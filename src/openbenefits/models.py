@@ -7,7 +7,7 @@ from openbenefits.benefits.models import (
     BenefitUsage,
     BenefitUsageReversal,
 )
-from openbenefits.console.models import Operator, OperatorStudio
+from openbenefits.console.models import ConsoleSession, Operator, OperatorStudio
 from openbenefits.contracts.models import (
     AdditionalModule,
     CancelationReason,
@@ -72,6 +72,7 @@ __all__ = [
     "BenefitUsageReversal",
     "CancelationReason",
     "CheckIn",
+    "ConsoleSession",
     "Customer",
     "CustomerDocument",
     "IdempotencyRecord",

@@ -12,13 +12,12 @@ from typer.testing import CliRunner
 from openbenefits.cli import CliContext, app
 from openbenefits.console import operators
 from openbenefits.console.models import Operator, OperatorRole, OperatorStudio
-from openbenefits.kit.audit import AuditEntry, SystemActor
+from openbenefits.kit.audit import AuditEntry
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.errors import AppError, Unauthorized
 from tests.conftest import SECRET, START
+from tests.console.conftest import PASSWORD, add_operator
 from tests.helpers import admin_headers, create_tenant
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -32,22 +31,6 @@ def cli_env(monkeypatch, database_url, tmp_path):
 async def tenants(client, settings, clock) -> tuple[Any, Any]:
     admin = admin_headers(settings, clock)
     return await create_tenant(client, admin, "Ops"), await create_tenant(client, admin, "Other")
-
-
-async def _create(db, tenant_id: int, email: str, role=OperatorRole.TENANT_ADMIN, **fields):
-    async with db.session() as session:
-        operator = await operators.create_operator(
-            session,
-            SystemActor("test"),
-            tenant_id,
-            email=email,
-            password=fields.pop("password", PASSWORD),
-            role=role,
-            studio_ids=fields.pop("studio_ids", []),
-            now=START,
-        )
-        await session.commit()
-        return operator.id
 
 
 async def _sign_in(db, email: str, password: str, at=START) -> Operator | Unauthorized:
@@ -98,19 +81,19 @@ async def test_the_command_line_makes_the_first_tenant_admin(cli_env, tenants, d
 )
 async def test_accounts_follow_the_rules(tenants, db, role, fields, code):
     ops, other = tenants
-    await _create(db, ops.tenant_id, "taken@example.org")
+    await add_operator(db, ops.tenant_id, "taken@example.org")
     studios = {"own": [ops.studio_id], "other": [other.studio_id]}
     if "studio_ids" in fields:
         fields["studio_ids"] = studios[fields["studio_ids"]]
     email = fields.pop("email", "new@example.org")
     with pytest.raises(AppError) as refused:
-        await _create(db, ops.tenant_id, email, role, **fields)
+        await add_operator(db, ops.tenant_id, email, role, **fields)
     assert refused.value.code == code
 
 
 async def test_a_studio_manager_manages_the_studios_named(tenants, db):
     ops, _ = tenants
-    operator_id = await _create(
+    operator_id = await add_operator(
         db, ops.tenant_id, "m@example.org", OperatorRole.STUDIO_MANAGER, studio_ids=[ops.studio_id]
     )
     async with db.session() as session:
@@ -124,7 +107,7 @@ async def test_a_studio_manager_manages_the_studios_named(tenants, db):
 
 async def test_wrong_and_unknown_sign_ins_answer_alike(tenants, db):
     ops, _ = tenants
-    await _create(db, ops.tenant_id, "anna@example.org")
+    await add_operator(db, ops.tenant_id, "anna@example.org")
     wrong = await _sign_in(db, "anna@example.org", "not the password")
     unknown = await _sign_in(db, "nobody@example.org", PASSWORD)
     assert isinstance(wrong, Unauthorized)
@@ -141,7 +124,7 @@ async def test_wrong_and_unknown_sign_ins_answer_alike(tenants, db):
 
 async def test_five_failures_in_a_row_lock_the_account_for_a_quarter_hour(tenants, db):
     ops, _ = tenants
-    await _create(db, ops.tenant_id, "anna@example.org")
+    await add_operator(db, ops.tenant_id, "anna@example.org")
     # Concurrent failures all count: the counter moves in one statement.
     await asyncio.gather(
         *(_sign_in(db, "anna@example.org", f"wrong {n}") for n in range(operators.LOCK_AFTER))
@@ -159,7 +142,7 @@ async def test_five_failures_in_a_row_lock_the_account_for_a_quarter_hour(tenant
 
 async def test_a_success_clears_earlier_failures(tenants, db):
     ops, _ = tenants
-    await _create(db, ops.tenant_id, "anna@example.org")
+    await add_operator(db, ops.tenant_id, "anna@example.org")
     for _ in range(operators.LOCK_AFTER - 1):
         await _sign_in(db, "anna@example.org", "wrong")
     assert isinstance(await _sign_in(db, "anna@example.org", PASSWORD), Operator)
@@ -169,7 +152,7 @@ async def test_a_success_clears_earlier_failures(tenants, db):
 
 async def test_a_password_is_changed_with_the_current_one(tenants, db):
     ops, _ = tenants
-    await _create(db, ops.tenant_id, "anna@example.org")
+    await add_operator(db, ops.tenant_id, "anna@example.org")
     new = "a much longer passphrase"
     async with db.session() as session:
         operator = await session.scalar(select(Operator))

@@ -31,7 +31,8 @@ from tests.helpers import admin_headers
 from tests.security.matrix import PUBLIC_PATHS, Filler, call, components, operations, send
 from tests.security.world import TenantWorld, build_tenant
 
-# Served by the framework alone: the OpenAPI document, its viewers and the error catalogue,
+# Served by the framework alone: the OpenAPI document, its viewers and the error catalogue, the
+# console's assets,
 # operations, downloads.
 OUTSIDE_THE_PIPELINE = {
     "/openapi.json",
@@ -43,6 +44,7 @@ OUTSIDE_THE_PIPELINE = {
     "/readyz",
     "/metrics",
     "/files/{key:path}",
+    "/console/static",
 }
 # The hot paths (PRODUCT.md, ENGINEERING.md): these and only these are declared fast.
 HOT = {

@@ -26,6 +26,7 @@ from openbenefits.kit.db import Database
 from openbenefits.kit.rate_limits import parse_limits
 from openbenefits.tenancy.scopes import StudioScope
 from tests.chain import Chain
+from tests.console.conftest import PASSWORD, add_operator, csrf_in
 from tests.contract.reference import validate_response
 from tests.customers.uploads import PDF, image
 from tests.helpers import admin_headers, expect
@@ -59,9 +60,9 @@ def limited(settings: Settings, db: Database, clock: FixedClock, blobs: LocalBlo
     return make
 
 
-def client_of(app: FastAPI, address: str = HERE) -> httpx.AsyncClient:
+def client_of(app: FastAPI, address: str = HERE, scheme: str = "http") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(address, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    return httpx.AsyncClient(transport=transport, base_url=f"{scheme}://testserver")
 
 
 def assert_refused(response: httpx.Response, *, window: int = HOUR) -> None:
@@ -270,6 +271,53 @@ async def test_failed_authentications_lock_an_address_out_until_the_window_passe
         assert (await here.get(studio.path, headers=studio.first)).status_code == 200
 
 
+async def _sign_in_attempt(browser: httpx.AsyncClient, password: str) -> httpx.Response:
+    page = await browser.get("/console/login")
+    assert page.status_code == 200, page.text
+    form = {"csrf": csrf_in(page.text), "email": "ops@chain.example", "password": password}
+    return await browser.post("/console/login", data=form)
+
+
+def assert_console_refused(response: httpx.Response, *, window: int = HOUR) -> None:
+    """429 with Retry-After, as the console's page."""
+    assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["retry-after"]) <= window
+    assert response.headers["content-type"].startswith("text/html")
+    assert "RATE_LIMITED" in response.text
+    assert response.headers["x-request-id"] in response.text
+
+
+async def test_console_sign_ins_are_limited_per_address(
+    limited: Limited, chain: Chain, db: Database
+) -> None:
+    await add_operator(db, chain.tenant_id, "ops@chain.example")
+    app = limited(console_sign_in_per_address="3/hour")
+    async with (
+        client_of(app, scheme="https") as here,
+        client_of(app, ELSEWHERE, scheme="https") as elsewhere,
+    ):
+        for password in ("wrong password", "wrong again", PASSWORD):
+            assert (await _sign_in_attempt(here, password)).status_code in {401, 303}
+        assert_console_refused(await _sign_in_attempt(here, PASSWORD))
+        # The pages themselves are counted apart; another address signs in.
+        assert (await here.get("/console")).status_code == 200
+        assert (await _sign_in_attempt(elsewhere, PASSWORD)).status_code == 303
+
+
+async def test_failed_console_sign_ins_count_as_failed_authentications(
+    limited: Limited, chain: Chain, db: Database, clock: FixedClock
+) -> None:
+    await add_operator(db, chain.tenant_id, "ops@chain.example")
+    app = limited(failed_auth_per_address="3/minute")
+    async with client_of(app, scheme="https") as here:
+        for _ in range(3):
+            assert (await _sign_in_attempt(here, "a wrong password")).status_code == 401
+        assert_console_refused(await here.get("/console/login"), window=60)
+        assert_refused(await here.get("/v1/customers/1", headers=chain.key_a), window=60)
+        clock.advance(timedelta(minutes=1))
+        assert (await _sign_in_attempt(here, PASSWORD)).status_code == 303
+
+
 async def test_uploads_have_a_tighter_limit_per_credential(limited: Limited, chain: Chain) -> None:
     customer = await chain.customer()
     other_key = await chain.key(chain.studio_a, EVERY_SCOPE)
@@ -356,6 +404,6 @@ def test_the_default_limits_are_on_and_well_formed() -> None:
     fields = Settings.model_fields
     assert fields["rate_limits_enabled"].default is True
     limits = [name for name in fields if name.startswith("rate_limit_") and "_per_" in name]
-    assert len(limits) == 11
+    assert len(limits) == 13
     for name in limits:
         assert parse_limits(name, fields[name].default), name

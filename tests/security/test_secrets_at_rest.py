@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from openbenefits.demo import load_demo
 from openbenefits.kit.db import Database
 from openbenefits.models import Base
+from tests.console.conftest import PASSWORD, add_operator, browser, sign_in
 from tests.helpers import admin_headers, create_tenant, expect
 from tests.loyalty.conftest import BASE, TIMED_PROGRAM
 
@@ -57,7 +58,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-async def test_no_secret_is_stored_in_clear(client, settings, clock, db, database_url, tmp_path):
+async def test_no_secret_is_stored_in_clear(
+    app, client, settings, clock, db, database_url, tmp_path
+):
     admin = admin_headers(settings, clock)
     setup = await create_tenant(client, admin, "Vault")
     base = f"/admin/v1/tenants/{setup.tenant_id}"
@@ -138,6 +141,14 @@ async def test_no_secret_is_stored_in_clear(client, settings, clock, db, databas
         expect(contract, 201)
     credentials = await load_demo(db, settings.signing_key, clock)
     shown += [*credentials["apiKeys"].values(), credentials["oauthClient"]["clientSecret"]]
+    shown += credentials["operators"].values()
+    # An operator's password and the console's session token.
+    await add_operator(db, setup.tenant_id, "vault@console.example", password=PASSWORD)
+    shown.append(PASSWORD)
+    async with browser(app) as console:
+        await sign_in(console, "vault@console.example")
+        assert "openbenefits_console" in console.cookies
+        shown += [console.cookies[name] for name in console.cookies]
     stored = await _everything_stored(db, database_url)
     blobs = "".join(
         path.read_bytes().decode("latin-1") for path in tmp_path.rglob("*") if path.is_file()

@@ -43,3 +43,17 @@ class OperatorStudio(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
     studio_id: Mapped[int] = mapped_column(ForeignKey("studios.id"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its keyed hash is kept, so a
+    copy of the table opens no session. A session lasts a working day from sign-in."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,14 +1,15 @@
 """Renders errors per surface: the reference's ``ErrorResponse`` on the studio Open API (``/v1``),
+a page on the operator console (``/console``, drawn by the console's ``app.state.error_page``),
 RFC 9457 ``application/problem+json`` everywhere else. No stack trace ever reaches a client."""
 
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -18,6 +19,7 @@ from openbenefits.kit.errors import AppError, Unauthorized
 
 STUDIO_PREFIX = "/v1/"
 LOYALTY_PREFIX = "/customers/v2/"
+CONSOLE_PREFIX = "/console"
 _OWN_CODE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -35,6 +37,16 @@ def is_studio_path(path: str) -> bool:
     return path.startswith(STUDIO_PREFIX)
 
 
+def is_console_path(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/")
+
+
+class ErrorPage(Protocol):
+    def __call__(
+        self, request: Request, status: int, code: str, message: str, headers: dict[str, str] | None
+    ) -> Response: ...
+
+
 def validation_status(path: str) -> int:
     """The status of input that breaks the rules: the studio reference answers every invalid
     request with 400; elsewhere a well-formed request that cannot be taken is 422."""
@@ -50,7 +62,10 @@ def render_error(
     reference: str | None = None,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    if is_console_path(request.url.path):
+        page: ErrorPage = request.app.state.error_page
+        return page(request, status, code, message, headers)
     trace_id = request_id_var.get()
     if is_studio_path(request.url.path):
         body: dict[str, Any] = {"errorMessage": message, "errorCode": code, "traceId": trace_id}
@@ -82,7 +97,7 @@ def render_error(
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
+async def handle_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthorized) else None
     return render_error(
@@ -100,7 +115,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     # Keep only what a client can act on: never echo the input or internal exception objects.
     errors = [
@@ -128,7 +143,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     )
 
 
-async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers) if exc.headers else None
@@ -171,7 +186,7 @@ def _literal_length(path: str) -> int:
     return len(re.sub(r"{[^}]*}", "", path))
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     return render_error(request, 500, "INTERNAL_ERROR", "Unexpected system error.")
 

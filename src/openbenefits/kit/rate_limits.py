@@ -31,13 +31,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openbenefits.config import Settings
 from openbenefits.kit.clock import Clock
-from openbenefits.kit.error_handlers import LOYALTY_PREFIX, STUDIO_PREFIX, render_error
+from openbenefits.kit.error_handlers import (
+    LOYALTY_PREFIX,
+    STUDIO_PREFIX,
+    is_console_path,
+    render_error,
+)
 from openbenefits.kit.routing import extend_openapi
 from openbenefits.kit.security import basic_credentials, derive_key
 
 CODE = "RATE_LIMITED"
 ADMIN_PREFIX = "/admin/"
 TOKEN_PATH = "/oauth/token"
+SIGN_IN_PATH = "/console/login"
 UPLOAD_METHODS = frozenset({"POST", "PUT"})
 # A token request is a few hundred bytes; a longer body is not read ahead of the app.
 TOKEN_BODY_PEEK_BYTES = 8 * 1024
@@ -372,6 +378,14 @@ class RateLimitMiddleware:
         self.token = self._surface(
             "token", settings.rate_limit_token_per_address, settings.rate_limit_token_per_client
         )
+        # Operators are known by their session cookie, which only the console reads: counted
+        # per address. Their failed sign-ins (401) count as failed authentications.
+        self.console = self._surface("console", settings.rate_limit_console_per_address, "")
+        self.sign_in = self._surface(
+            "sign-in",
+            settings.rate_limit_console_sign_in_per_address,
+            "",
+        )
         self.other = Surface(
             "other",
             parse_limits("other/address", settings.rate_limit_other_per_address),
@@ -386,7 +400,7 @@ class RateLimitMiddleware:
             parse_limits(f"{name}/credential", per_credential),
         )
 
-    def surface(self, path: str) -> Surface:
+    def surface(self, path: str, method: str) -> Surface:
         if path.startswith(STUDIO_PREFIX):
             return self.studio
         if path.startswith(LOYALTY_PREFIX):
@@ -395,6 +409,8 @@ class RateLimitMiddleware:
             return self.admin
         if path == TOKEN_PATH:
             return self.token
+        if is_console_path(path):
+            return self.sign_in if path == SIGN_IN_PATH and method == "POST" else self.console
         return self.other
 
     def _identity(self, credential: str) -> str:
@@ -404,7 +420,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        surface = self.surface(scope["path"])
+        surface = self.surface(scope["path"], scope["method"])
         address = client_address(scope)
         if surface is self.token and scope["method"] == "POST":
             credential, receive = await self._client_id(scope, receive)
@@ -445,7 +461,7 @@ class RateLimitMiddleware:
         """The key or token the request presents."""
         if surface is self.studio:
             return _header(scope, b"x-api-key")
-        return _bearer(scope) if surface.authenticates else None
+        return _bearer(scope) if surface.per_credential else None
 
     @staticmethod
     async def _client_id(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
