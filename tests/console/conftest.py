@@ -82,6 +82,7 @@ class SignedInBrowser:
     client: httpx.AsyncClient
     csrf: str
     email: str
+    operator_id: int
 
     async def post(self, path: str, **data: str) -> httpx.Response:
         return await self.client.post(path, data={"csrf": self.csrf, **data})
@@ -126,9 +127,9 @@ def signed_in(db: Database, tenant: TenantSetup, open_browser):
         email = f"{role.value.lower()}.{count}@console.example"
         if role is OperatorRole.STUDIO_MANAGER and not studio_ids:
             studio_ids = (tenant.studio_id,)
-        await add_operator(db, tenant_id or tenant.tenant_id, email, role, studio_ids)
+        operator_id = await add_operator(db, tenant_id or tenant.tenant_id, email, role, studio_ids)
         client = open_browser()
-        return SignedInBrowser(client, await sign_in(client, email), email)
+        return SignedInBrowser(client, await sign_in(client, email), email, operator_id)
 
     return signing_in
 

@@ -39,7 +39,7 @@ async def test_an_operator_signs_in_changes_the_password_and_signs_out(page: Pag
     await page.get_by_role("button", name="Change password").click()
     repeated = page.get_by_label("New password again")
     await expect(repeated).to_have_attribute("aria-invalid", "true")
-    await expect(page.locator("#e-repeated")).to_contain_text("PASSWORD_MISMATCH")
+    await expect(page.locator("#password-repeated-error")).to_contain_text("PASSWORD_MISMATCH")
 
     await page.get_by_label("Current password").fill(PASSWORD)
     await page.get_by_label("New password", exact=True).fill("a brand new password")

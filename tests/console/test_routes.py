@@ -1,7 +1,7 @@
 """Every console route, generated from the route table so that pages added later are covered:
 each runs the one pipeline behind a console guard; without a session it leads to the sign-in
-page; a posted form without its CSRF token is refused; read-only operators change nothing but
-their own password; each role reaches only its areas."""
+page; a posted form without its CSRF token is refused; each role sees only its areas and changes
+only some of them (read-only nothing but their own password)."""
 
 import re
 
@@ -10,9 +10,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from openbenefits.console.auth import ROLE_AREAS, Area, ConsoleGuard, SignInGuard
+from openbenefits.console.auth import ROLE_CHANGES, ROLE_SEES, Area, ConsoleGuard, SignInGuard
 from openbenefits.console.models import OperatorRole
 from openbenefits.kit.routing import TransactionalRoute
+from tests.chain import Chain, create_module, create_rate
+from tests.helpers import expect
 
 SIGN_IN = "/console/login"
 
@@ -27,7 +29,8 @@ def console_routes(app: FastAPI) -> list[tuple[str, str, TransactionalRoute]]:
         assert isinstance(route, TransactionalRoute), context.path
         path = re.sub(r"{[^}]+}", "1", context.path)
         found += [(method, path, route) for method in sorted(route.methods)]
-    return found
+    # Signing out last, so that a walk goes on signed in.
+    return sorted(found, key=lambda item: item[1] == "/console/logout")
 
 
 def area_of(route: TransactionalRoute) -> Area | None:
@@ -81,7 +84,7 @@ async def test_every_form_without_its_csrf_token_is_refused(app, signed_in, open
 
 
 @pytest.mark.parametrize("role", list(OperatorRole))
-async def test_each_role_reaches_only_its_areas_and_read_only_changes_nothing(app, signed_in, role):
+async def test_each_role_sees_and_changes_only_its_areas(app, signed_in, role):
     operator = await signed_in(role)
     for method, path, route in console_routes(app):
         area = area_of(route)
@@ -90,14 +93,113 @@ async def test_each_role_reaches_only_its_areas_and_read_only_changes_nothing(ap
         answer = await (
             operator.post(path) if method == "POST" else operator.client.request(method, path)
         )
-        if area not in ROLE_AREAS[role]:
+        if area not in ROLE_SEES[role]:
             _refused(answer, 403, "CONSOLE_AREA_CLOSED")
-        elif method == "POST" and role is OperatorRole.READ_ONLY and area is not Area.ACCOUNT:
-            _refused(answer, 403, "READ_ONLY")
+        elif method == "POST" and area not in ROLE_CHANGES[role]:
+            _refused(answer, 403, "CHANGE_NOT_ALLOWED")
         else:
             # Past the guard: the page, a redirect, or the service's own refusal of an empty
             # form or an id nothing has.
             assert answer.status_code in {200, 303, 404, 422}, (method, path, answer.text)
             if answer.status_code >= 400:
                 assert "CONSOLE_AREA_CLOSED" not in answer.text
-                assert "READ_ONLY" not in answer.text
+                assert "CHANGE_NOT_ALLOWED" not in answer.text
+
+
+async def _another_tenants_ids(chain: Chain) -> dict[str, int]:
+    """An id of every kind a console path names, all of another tenant (the chain)."""
+    base = f"/admin/v1/tenants/{chain.tenant_id}"
+    rate = await create_rate(chain)
+    module = await create_module(chain, [rate["id"]])
+    benefit = expect(
+        await chain.client.post(
+            f"{base}/partners/{await _partner_of(chain)}/benefits",
+            json={"key": "SAUNA", "name": "Sauna"},
+            headers=chain.admin,
+        ),
+        201,
+    )
+    grant = expect(
+        await chain.client.post(
+            f"{base}/benefits/{benefit['id']}/grants",
+            json={"additionalModuleId": module["id"]},
+            headers=chain.admin,
+        ),
+        201,
+    )
+    key = expect(
+        await chain.client.post(
+            f"{base}/api-keys",
+            json={
+                "studioId": chain.studio_a,
+                "partnerIntegrationId": chain.integration_a,
+                "name": "k",
+                "scopes": ["CUSTOMER_READ"],
+            },
+            headers=chain.admin,
+        ),
+        201,
+    )
+    subscription = expect(
+        await chain.client.post(
+            f"{base}/webhook-subscriptions",
+            json={
+                "partnerIntegrationId": chain.integration_a,
+                "url": "https://hooks.example.org/other",
+                "eventTypes": ["TEST"],
+            },
+            headers=chain.admin,
+        ),
+        201,
+    )
+    delivery = expect(
+        await chain.client.post(
+            f"{base}/webhook-subscriptions/{subscription['id']}/test", headers=chain.admin
+        ),
+        202,
+    )
+    return {
+        "studio_id": chain.studio_a,
+        "integration_id": chain.integration_a,
+        "benefit_id": benefit["id"],
+        "grant_id": grant["id"],
+        "key_id": key["id"],
+        "subscription_id": subscription["id"],
+        "delivery_id": delivery["id"],
+        "module_id": module["id"],
+    }
+
+
+async def _partner_of(chain: Chain) -> int:
+    integration = expect(
+        await chain.client.get(
+            f"/admin/v1/tenants/{chain.tenant_id}/partner-integrations/{chain.integration_a}",
+            headers=chain.admin,
+        ),
+        200,
+    )
+    return int(str(integration["partnerId"]))
+
+
+async def test_another_tenants_ids_answer_404_on_every_console_route(app, signed_in, chain):
+    """Generated from the route table: every path that names ids, filled with another
+    tenant's real ones, is answered as if they did not exist — for a tenant admin, who sees
+    everything of their own tenant."""
+    ids = await _another_tenants_ids(chain)
+    admin = await signed_in(OperatorRole.TENANT_ADMIN)
+    checked = 0
+    for context in iter_route_contexts(app.routes):
+        names = re.findall(r"{(\w+)}", context.path)
+        if not context.path.startswith("/console") or not names:
+            continue
+        missing = [name for name in names if name not in ids]
+        assert not missing, f"{context.path}: give the test an id for {missing}"
+        path = context.path.format(**ids)
+        for method in context.original_route.methods:
+            answer = await (
+                admin.post(path) if method == "POST" else admin.client.request(method, path)
+            )
+            assert answer.status_code == 404, (method, path, answer.text)
+            assert "NOT_FOUND" in answer.text
+            checked += 1
+    assert checked >= 10

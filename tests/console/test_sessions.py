@@ -164,7 +164,7 @@ async def test_changing_the_password(signed_in, open_browser, db):
         "/console/password", current=PASSWORD, new="a new long password", repeated="another one"
     )
     assert mismatch.status_code == 422
-    assert 'id="e-repeated"' in mismatch.text
+    assert 'id="password-repeated-error"' in mismatch.text
     assert "PASSWORD_MISMATCH" in mismatch.text
     wrong = await browser.post(
         "/console/password",
@@ -173,9 +173,9 @@ async def test_changing_the_password(signed_in, open_browser, db):
         repeated="a new long password",
     )
     assert wrong.status_code == 422
-    assert 'id="e-current"' in wrong.text
+    assert 'id="password-current-error"' in wrong.text
     short = await browser.post("/console/password", current=PASSWORD, new="short", repeated="short")
-    assert 'id="e-new"' in short.text
+    assert 'id="password-new-error"' in short.text
     assert "PASSWORD_LENGTH" in short.text
 
     changed = await browser.post(

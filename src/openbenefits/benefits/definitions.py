@@ -77,6 +77,19 @@ async def standing_grants(session: AsyncSession, benefit_ids: list[int]) -> list
     return list(rows)
 
 
+async def tenant_grants(
+    session: AsyncSession, tenant_id: int
+) -> list[tuple[BenefitGrant, Benefit]]:
+    """Every standing grant of the tenant with its benefit: what each rate and module grants."""
+    rows = await session.execute(
+        select(BenefitGrant, Benefit)
+        .join(Benefit, Benefit.id == BenefitGrant.benefit_id)
+        .where(BenefitGrant.tenant_id == tenant_id, BenefitGrant.removed_at.is_(None))
+        .order_by(Benefit.key, BenefitGrant.id)
+    )
+    return [(grant, benefit) for grant, benefit in rows]
+
+
 async def create_grant(
     session: AsyncSession, actor: Actor, benefit: Benefit, data: schemas.GrantCreate
 ) -> BenefitGrant:

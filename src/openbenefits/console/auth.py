@@ -7,12 +7,14 @@ role opens (403), and for every form posted checks its CSRF token (403) and that
 change things (read-only may not). ``SignInGuard`` checks the sign-in form's CSRF token against
 the nonce cookie the form was served with.
 
-What a role opens:
+What a role sees and changes:
 
 - tenant admin: everything of the tenant, operators included;
-- studio manager: the studios they manage (their integrations, modules and customers);
+- studio manager: the studios they manage (their integrations, customers and amendments); the
+  tenant's catalogue (partners' benefits, rates, modules), which every studio shares, they
+  see but do not change;
 - loyalty manager: loyalty programs, contracts and OAuth clients;
-- read-only: what a tenant admin sees but the operators, changing nothing.
+- read-only: what a tenant admin sees but the operators, changing nothing but their password.
 """
 
 from dataclasses import dataclass
@@ -34,31 +36,35 @@ CSRF_FIELD = "csrf"
 
 class Area(StrEnum):
     HOME = "HOME"
-    ACCOUNT = "ACCOUNT"  # one's own password and session: every role, read-only included
-    STUDIOS = "STUDIOS"
+    ACCOUNT = "ACCOUNT"  # one's own password and session
+    STUDIOS = "STUDIOS"  # integrations, their keys and webhooks, customers, amendments
+    CATALOGUE = "CATALOGUE"  # partners and their benefits, rates, additional modules
     LOYALTY = "LOYALTY"
     AUDIT = "AUDIT"
     OPERATORS = "OPERATORS"
 
 
-ROLE_AREAS: dict[OperatorRole, frozenset[Area]] = {
+# What each role sees, and of that what it changes.
+ROLE_SEES: dict[OperatorRole, frozenset[Area]] = {
     OperatorRole.TENANT_ADMIN: frozenset(Area),
-    OperatorRole.STUDIO_MANAGER: frozenset({Area.HOME, Area.ACCOUNT, Area.STUDIOS}),
+    OperatorRole.STUDIO_MANAGER: frozenset({Area.HOME, Area.ACCOUNT, Area.STUDIOS, Area.CATALOGUE}),
     OperatorRole.LOYALTY_MANAGER: frozenset({Area.HOME, Area.ACCOUNT, Area.LOYALTY}),
-    OperatorRole.READ_ONLY: frozenset(
-        {Area.HOME, Area.ACCOUNT, Area.STUDIOS, Area.LOYALTY, Area.AUDIT}
-    ),
+    OperatorRole.READ_ONLY: frozenset(Area) - {Area.OPERATORS},
+}
+ROLE_CHANGES: dict[OperatorRole, frozenset[Area]] = {
+    OperatorRole.TENANT_ADMIN: frozenset(Area),
+    OperatorRole.STUDIO_MANAGER: frozenset({Area.ACCOUNT, Area.STUDIOS}),
+    OperatorRole.LOYALTY_MANAGER: frozenset({Area.ACCOUNT, Area.LOYALTY}),
+    OperatorRole.READ_ONLY: frozenset({Area.ACCOUNT}),
 }
 
 
 def opens(operator: SignedIn, area: Area) -> bool:
-    return area in ROLE_AREAS[operator.role]
+    return area in ROLE_SEES[operator.role]
 
 
 def may_change(operator: SignedIn, area: Area) -> bool:
-    return opens(operator, area) and (
-        area is Area.ACCOUNT or operator.role is not OperatorRole.READ_ONLY
-    )
+    return area in ROLE_CHANGES[operator.role]
 
 
 def sees_studio(operator: SignedIn, studio_id: int) -> bool:
@@ -118,7 +124,11 @@ class ConsoleGuard(Guard):
             ):
                 raise _csrf_refused()
             if not may_change(operator, self.area):
-                raise Forbidden("A read-only operator changes nothing.", code="READ_ONLY")
+                raise Forbidden(
+                    f"A {operator.role.value.replace('_', ' ').lower()} sees this but does not "
+                    "change it.",
+                    code="CHANGE_NOT_ALLOWED",
+                )
         return operator
 
     async def __call__(self, request: Request) -> SignedIn:
@@ -161,6 +171,7 @@ def operator_in(area: Area) -> ConsoleGuard:
 Home = Annotated[SignedIn, Depends(operator_in(Area.HOME))]
 Account = Annotated[SignedIn, Depends(operator_in(Area.ACCOUNT))]
 Studios = Annotated[SignedIn, Depends(operator_in(Area.STUDIOS))]
+Catalogue = Annotated[SignedIn, Depends(operator_in(Area.CATALOGUE))]
 Loyalty = Annotated[SignedIn, Depends(operator_in(Area.LOYALTY))]
 Audit = Annotated[SignedIn, Depends(operator_in(Area.AUDIT))]
 Operators = Annotated[SignedIn, Depends(operator_in(Area.OPERATORS))]

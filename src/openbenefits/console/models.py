@@ -11,7 +11,7 @@ from openbenefits.kit.db import Base, BigIntId, string_enum
 
 class OperatorRole(StrEnum):
     TENANT_ADMIN = "TENANT_ADMIN"  # everything of the tenant, operators included
-    STUDIO_MANAGER = "STUDIO_MANAGER"  # the customers and integrations of chosen studios
+    STUDIO_MANAGER = "STUDIO_MANAGER"  # the integrations and customers of chosen studios
     LOYALTY_MANAGER = "LOYALTY_MANAGER"  # loyalty programs, contracts and clients
     READ_ONLY = "READ_ONLY"  # sees what a tenant admin sees, changes nothing
 

@@ -1,26 +1,26 @@
-"""Rendering console pages: the Jinja2 templates, the headers every page carries, error pages,
-and forms refused with the service's own error shown next to its field.
+"""Rendering console pages: the Jinja2 templates, the headers every page carries, error pages.
 
-A refused form is an exception carrying the page to answer (``FormRefused``): the pipeline
-rolls the unit of work back on it like on any refusal, so nothing a half-done action wrote is
-kept, and the page shows what the operator typed with the error beside the field it concerns.
+A refused form is an exception carrying the page to answer (``FormRefused``, console/forms.py):
+the pipeline rolls the unit of work back on it like on any refusal, so nothing a half-done
+action wrote is kept, and the page shows what the operator typed with the error beside the
+field it concerns.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from openbenefits.console.auth import Area, opens
+from openbenefits.console.auth import Area, may_change, opens
 from openbenefits.console.sessions import SignedIn
 from openbenefits.kit.context import request_id_var
-from openbenefits.kit.errors import AppError
+from openbenefits.kit.pagination import PageParams
 
 PREFIX = "/console"
 SIGN_IN_PATH = f"{PREFIX}/login"
@@ -38,6 +38,17 @@ HEADERS = {
 
 
 @dataclass(frozen=True)
+class FormState:
+    """A form of a page: its name, and when the service refused it, the error (by field, or
+    ``form`` for the form as a whole) and what was typed."""
+
+    name: str
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    lists: Mapping[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class NavItem:
     label: str
     href: str
@@ -47,13 +58,67 @@ class NavItem:
 NAV = (
     NavItem("Home", PREFIX, Area.HOME),
     NavItem("Studios", f"{PREFIX}/studios", Area.STUDIOS),
-    NavItem("Modules", f"{PREFIX}/modules", Area.STUDIOS),
+    NavItem("Modules", f"{PREFIX}/modules", Area.CATALOGUE),
     NavItem("Customers", f"{PREFIX}/customers", Area.STUDIOS),
     NavItem("Amendments", f"{PREFIX}/amendments", Area.STUDIOS),
     NavItem("Loyalty", f"{PREFIX}/loyalty", Area.LOYALTY),
     NavItem("Audit log", f"{PREFIX}/audit", Area.AUDIT),
     NavItem("Operators", f"{PREFIX}/operators", Area.OPERATORS),
 )
+
+
+# What a redirect after a change says on the page it leads to (``?done=<key>``).
+NOTICES = {
+    "password": "Your password is changed; your other browsers are signed out.",
+    "partner": "The partner is registered.",
+    "integration": "The partner is active in the studio.",
+    "settings": "The integration's settings are saved.",
+    "benefit": "The benefit is saved.",
+    "grant": "The grant is added.",
+    "grant-removed": "The grant is removed: it grants nothing from now on.",
+    "key-revoked": "The API key is revoked.",
+    "webhook-test": "A test event is on its way.",
+    "redelivered": "The delivery is sent again.",
+    "module": "The additional module is saved.",
+    "rate": "The rate is saved.",
+}
+PER_PAGE = 25
+# The rows a select or a list of choices offers: all of them, up to the admin API's page size.
+CHOICES = PageParams(page=1, per_page=500)
+
+
+def see_other(path: str, done: str | None = None) -> RedirectResponse:
+    """Post/Redirect/Get: the page to show after a change, with what it says about it."""
+    if done:
+        path, hash_mark, fragment = path.partition("#")
+        path = f"{path}{'&' if '?' in path else '?'}done={done}{hash_mark}{fragment}"
+    return RedirectResponse(path, status_code=HTTPStatus.SEE_OTHER)
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list, and the links to its neighbours (keeping the other parameters)."""
+
+    request: Request
+    page: int
+    total: int = 0
+    per_page: int = PER_PAGE
+
+    @property
+    def params(self) -> PageParams:
+        return PageParams(page=self.page, per_page=self.per_page)
+
+    def counted(self, total: int) -> "Pager":
+        return Pager(self.request, self.page, total, self.per_page)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def link(self, page: int) -> str:
+        query = {**self.request.query_params, "page": str(page)}
+        query.pop("done", None)
+        return f"{self.request.url.path}?{urlencode(query)}"
 
 
 def _words(value: str) -> str:
@@ -80,6 +145,14 @@ _templates.filters["words"] = _words
 _templates.filters["when"] = _when
 
 
+def _options(rows: Iterable[Any], label: str = "name") -> list[tuple[object, object]]:
+    """A select's options from rows: (id, label)."""
+    return [(row.id, getattr(row, label)) for row in rows]
+
+
+_templates.globals["options"] = _options
+
+
 def _nav(operator: SignedIn | None, path: str) -> list[dict[str, Any]]:
     if operator is None:
         return []
@@ -102,6 +175,8 @@ def render(
     operator: SignedIn | None,
     *,
     status: int = 200,
+    refused: FormState | None = None,
+    headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     html = _templates.get_template(template).render(
@@ -109,12 +184,14 @@ def render(
             "me": operator,
             "nav": _nav(operator, request.url.path),
             "path": request.url.path,
-            "errors": {},
-            "values": {},
+            "notice": NOTICES.get(request.query_params.get("done", "")),
+            "can": lambda area: operator is not None and may_change(operator, Area(area)),
+            # A page's forms by name: the refused one (if any) with its error and values.
+            "form": lambda name: refused if refused and refused.name == name else FormState(name),
             **context,
         }
     )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
 class FormRefused(Exception):
@@ -123,28 +200,6 @@ class FormRefused(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__("form refused")
         self.response = response
-
-
-def refuse_form(
-    request: Request,
-    template: str,
-    operator: SignedIn,
-    error: AppError,
-    values: Mapping[str, str],
-    fields: Mapping[str, str],
-    **context: Any,
-) -> FormRefused:
-    """The form's page again with ``error`` beside its field: the one its reference or code
-    names through ``fields`` (``reference or code → field``), else above the form."""
-    field = fields.get(error.reference or "") or fields.get(error.code) or "form"
-    page = render(
-        request,
-        template,
-        operator,
-        status=HTTPStatus.UNPROCESSABLE_ENTITY,
-        **{**context, "errors": {field: f"{error.message} ({error.code})"}, "values": values},
-    )
-    return FormRefused(page)
 
 
 def next_page(requested: str | None) -> str:
@@ -164,17 +219,18 @@ def error_page(
         return RedirectResponse(
             f"{SIGN_IN_PATH}?next={quote(target)}", status_code=HTTPStatus.SEE_OTHER
         )
-    page = _templates.get_template("error.html").render(
-        me=None,
-        nav=[],
-        path=request.url.path,
+    return render(
+        request,
+        "error.html",
+        None,
         status=status,
+        headers=headers,
+        status_code=status,
         phrase=HTTPStatus(status).phrase,
         code=code,
         message=message,
         request_id=request_id_var.get(),
     )
-    return HTMLResponse(page, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
 async def _form_refused(_request: Request, exc: Exception) -> Response:

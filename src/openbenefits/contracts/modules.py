@@ -143,14 +143,20 @@ class ModuleOffer:
     rate_ids: frozenset[int]
 
     @property
-    def visible(self) -> bool:
+    def hidden_because(self) -> list[str]:
+        """Why the Open API does not show the module (nothing when it does)."""
         module = self.module
-        return (
-            module.active
-            and module.online_bookable
-            and module.term_value is not None
-            and bool(self.frequencies)
-        )
+        reasons = {
+            "inactive": not module.active,
+            "not online-bookable": not module.online_bookable,
+            "no term": module.term_value is None,
+            "no payment frequency": not self.frequencies,
+        }
+        return [reason for reason, applies in reasons.items() if applies]
+
+    @property
+    def visible(self) -> bool:
+        return not self.hidden_because
 
 
 async def module_offers(

@@ -235,6 +235,16 @@ async def list_integrations(
     return await fetch_page(session, statement, params)
 
 
+async def integrations_in(
+    session: AsyncSession, tenant_id: int, studio_ids: Sequence[int]
+) -> list[PartnerIntegration]:
+    """The integrations of several studios at once."""
+    statement = _of_tenant(PartnerIntegration, tenant_id).where(
+        PartnerIntegration.studio_id.in_(studio_ids)
+    )
+    return list(await session.scalars(statement))
+
+
 async def update_integration(
     session: AsyncSession,
     actor: Actor,
@@ -301,6 +311,13 @@ async def list_api_keys(
     session: AsyncSession, tenant_id: int, params: PageParams
 ) -> tuple[list[ApiKey], int]:
     return await fetch_page(session, _of_tenant(ApiKey, tenant_id), params)
+
+
+async def integration_api_keys(
+    session: AsyncSession, tenant_id: int, integration_id: int
+) -> list[ApiKey]:
+    statement = _of_tenant(ApiKey, tenant_id).where(ApiKey.partner_integration_id == integration_id)
+    return list(await session.scalars(statement))
 
 
 async def revoke(

@@ -385,6 +385,20 @@ async def delivery_attempts(
     return list(rows)
 
 
+async def attempts_of(
+    session: AsyncSession, deliveries: Sequence[WebhookDelivery]
+) -> dict[int, list[WebhookAttempt]]:
+    """The attempts of several deliveries in one query."""
+    found: dict[int, list[WebhookAttempt]] = {delivery.id: [] for delivery in deliveries}
+    for attempt in await session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(list(found)))
+        .order_by(WebhookAttempt.id)
+    ):
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
 async def redeliver(
     session: AsyncSession, actor: Actor, delivery: WebhookDelivery, now: datetime
 ) -> WebhookDelivery:
