@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format bench clean chromium
+.PHONY: run test test-postgres lint format bench clean chromium screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,13 +29,17 @@ test-postgres: $(STAMP) chromium
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts
+
+# A PNG of every console page in docs/console/ (the demo tenant, in headless Chromium).
+screenshots: $(STAMP) chromium
+	$(BIN)/python scripts/screenshots.py
 
 # The benchmark (bench/README.md): PostgreSQL with two server processes, then embedded SQLite.
 # Needs wrk and a PostgreSQL server; pass options through, e.g. BENCH_ARGS="--customers 1000000".

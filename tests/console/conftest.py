@@ -21,8 +21,9 @@ from openbenefits.console import operators
 from openbenefits.console.models import OperatorRole
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.db import Database
+from tests.chain import Chain, create_contract, create_module, create_rate
 from tests.conftest import SECRET, START
-from tests.helpers import TenantSetup, admin_headers, create_tenant
+from tests.helpers import TenantSetup, admin_headers, create_tenant, expect
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -219,3 +220,70 @@ async def page(chromium: Browser, console_server: str) -> AsyncIterator[Page]:
     opened = await context.new_page()
     yield opened
     await context.close()
+
+
+PARTNER_SCOPES = [
+    "CUSTOMER_READ",
+    "CUSTOMER_BENEFIT_READ",
+    "CUSTOMER_BENEFIT_WRITE",
+    "MEMBERSHIP_SELF_SERVICE_READ",
+    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_READ",
+    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_READ",
+    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_WRITE",
+]
+
+
+@pytest.fixture
+async def member(chain: Chain) -> dict:
+    """Anna of Studio A with the Sauna module, which grants SAUNA 3 times a week; she has used
+    it 3 times through the Sauna App's key, so her contingent is exhausted."""
+    base = f"/admin/v1/tenants/{chain.tenant_id}"
+    rate = await create_rate(chain)
+    customer = await chain.customer()
+    contract = await create_contract(chain, customer, rate, "2026-01-01")
+    sauna = await create_module(chain, [rate["id"]])
+    partner_id = expect(
+        await chain.client.get(
+            f"{base}/partner-integrations/{chain.integration_a}", headers=chain.admin
+        ),
+        200,
+    )["partnerId"]
+    benefit = expect(
+        await chain.client.post(
+            f"{base}/partners/{partner_id}/benefits",
+            json={"key": "SAUNA", "name": "Sauna", "crossFacility": True},
+            headers=chain.admin,
+        ),
+        201,
+    )
+    expect(
+        await chain.client.post(
+            f"{base}/benefits/{benefit['id']}/grants",
+            json={"additionalModuleId": sauna["id"], "contingent": {"uses": 3, "period": "WEEK"}},
+            headers=chain.admin,
+        ),
+        201,
+    )
+    partner = await chain.key(chain.studio_a, PARTNER_SCOPES, integration=chain.integration_a)
+    bought = expect(
+        await chain.client.post(
+            f"/v1/memberships/{contract['id']}/self-service/additional-modules/purchase",
+            json={
+                "additionalModuleId": sauna["id"],
+                "paymentFrequencyId": sauna["module"]["paymentFrequencies"][0]["id"],
+                "bookTrialPeriod": False,
+            },
+            headers=partner,
+        ),
+        200,
+    )
+    use = f"/v1/customers/{customer['id']}/benefits/SAUNA/use"
+    for _ in range(3):
+        assert (await chain.client.post(use, headers=partner)).status_code == 200
+    assert (await chain.client.post(use, headers=partner)).status_code == 400
+    return {
+        "customer": customer,
+        "contract": contract,
+        "module_contract": bought["id"],
+        "partner": partner,
+    }

@@ -9,7 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import func, select
 
+from openbenefits.benefits.models import BenefitUsage
 from openbenefits.console.auth import ROLE_CHANGES, ROLE_SEES, Area, ConsoleGuard, SignInGuard
 from openbenefits.console.models import OperatorRole
 from openbenefits.kit.routing import TransactionalRoute
@@ -106,7 +108,7 @@ async def test_each_role_sees_and_changes_only_its_areas(app, signed_in, role):
                 assert "CHANGE_NOT_ALLOWED" not in answer.text
 
 
-async def _another_tenants_ids(chain: Chain) -> dict[str, int]:
+async def _another_tenants_ids(chain: Chain, member: dict, db) -> dict[str, int]:
     """An id of every kind a console path names, all of another tenant (the chain)."""
     base = f"/admin/v1/tenants/{chain.tenant_id}"
     rate = await create_rate(chain)
@@ -114,7 +116,7 @@ async def _another_tenants_ids(chain: Chain) -> dict[str, int]:
     benefit = expect(
         await chain.client.post(
             f"{base}/partners/{await _partner_of(chain)}/benefits",
-            json={"key": "SAUNA", "name": "Sauna"},
+            json={"key": "STEAM", "name": "Steam bath"},
             headers=chain.admin,
         ),
         201,
@@ -158,6 +160,8 @@ async def _another_tenants_ids(chain: Chain) -> dict[str, int]:
         ),
         202,
     )
+    async with db.session() as session:
+        usage = await session.scalar(select(func.min(BenefitUsage.id)))
     return {
         "studio_id": chain.studio_a,
         "integration_id": chain.integration_a,
@@ -167,6 +171,9 @@ async def _another_tenants_ids(chain: Chain) -> dict[str, int]:
         "subscription_id": subscription["id"],
         "delivery_id": delivery["id"],
         "module_id": module["id"],
+        "customer_id": member["customer"]["id"],
+        "usage_id": usage,
+        "module_contract_id": member["module_contract"],
     }
 
 
@@ -181,11 +188,13 @@ async def _partner_of(chain: Chain) -> int:
     return int(str(integration["partnerId"]))
 
 
-async def test_another_tenants_ids_answer_404_on_every_console_route(app, signed_in, chain):
+async def test_another_tenants_ids_answer_404_on_every_console_route(
+    app, signed_in, chain, member, db
+):
     """Generated from the route table: every path that names ids, filled with another
     tenant's real ones, is answered as if they did not exist — for a tenant admin, who sees
     everything of their own tenant."""
-    ids = await _another_tenants_ids(chain)
+    ids = await _another_tenants_ids(chain, member, db)
     admin = await signed_in(OperatorRole.TENANT_ADMIN)
     checked = 0
     for context in iter_route_contexts(app.routes):

@@ -98,6 +98,8 @@ class BenefitCounter(Base):
     __table_args__ = (
         UniqueConstraint("grant_id", "contract_id", "period_start"),
         CheckConstraint("used >= 0 AND used <= uses_limit", name="within_limit"),
+        # The tenant's contingents running now (the operators' upsell leads).
+        Index("ix_benefit_counters_tenant_period_end", "tenant_id", "period_end"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -122,6 +124,8 @@ class BenefitUsage(Base):
     __table_args__ = (
         # A customer's history of one benefit, newest first (keyset slices).
         Index("ix_benefit_usages_customer_benefit_id", "customer_id", "benefit_id", "id"),
+        # The tenant's uses in a time range (the operators' counts and charts).
+        Index("ix_benefit_usages_tenant_used_at", "tenant_id", "used_at"),
         # A retried request with the same Idempotency-Key can never count twice.
         UniqueConstraint("api_key_id", "idempotency_key"),
     )

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -44,7 +44,29 @@ from openbenefits.customers.service import card_number, customer_not_found
 from openbenefits.kit.driver import Fetch
 from openbenefits.kit.periods import Period, PeriodUnit, calendar_period, local_date
 from openbenefits.tenancy.models import PartnerIntegration, Studio
-from openbenefits.tenancy.principals import StudioPrincipal
+
+
+class Viewpoint(Protocol):
+    """From where a customer is seen: a studio of a tenant, through one partner's integration
+    there (a partner's API key; an operator looking as that partner would)."""
+
+    @property
+    def tenant_id(self) -> int: ...
+
+    @property
+    def studio_id(self) -> int: ...
+
+    @property
+    def partner_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    """An operator's viewpoint: the customer as a partner sees them from a studio."""
+
+    tenant_id: int
+    studio_id: int
+    partner_id: int
 
 
 @dataclass(frozen=True)
@@ -337,7 +359,7 @@ def _right(row: Row, zone: ZoneInfo, now: datetime, today: date) -> Right | None
 
 async def standing(
     fetch: Fetch,
-    principal: StudioPrincipal,
+    principal: Viewpoint,
     customer: int | CardRef,
     keys: Sequence[str],
     now: datetime,

@@ -183,6 +183,6 @@ async def reverse_benefit_usage(
     """Beyond the reference: undo a use (a reason is required). The use goes back to its
     contingent; the ledger keeps both the use and its reversal."""
     usage, reversal = await service.reverse(
-        session, principal, customer_id, usage_id, body.reason, clock.now()
+        session, principal, principal, customer_id, usage_id, body.reason, clock.now()
     )
     return _usage((usage, reversal))

@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Insert, bindparam, insert, null, select, update
+from sqlalchemy import BindParameter, Insert, bindparam, func, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,12 +37,22 @@ from openbenefits.benefits.models import (
     BenefitUsageReversal,
     UsageChannel,
 )
-from openbenefits.benefits.rights import CardRef, Holder, Offer, Right, Standing, standing
+from openbenefits.benefits.rights import (
+    CardRef,
+    Holder,
+    Offer,
+    PartnerView,
+    Right,
+    Standing,
+    Viewpoint,
+    standing,
+)
 from openbenefits.customers.views import restriction_in_force
 from openbenefits.kit import audit, driver, outbox
 from openbenefits.kit.db import flush_or_conflict
 from openbenefits.kit.driver import Fetch
 from openbenefits.kit.errors import AppError, Conflict, InvalidRequest, NotFound
+from openbenefits.kit.pagination import PageParams
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.work import Work
 from openbenefits.tenancy.principals import StudioPrincipal
@@ -55,7 +65,7 @@ def refusal(code: str, message: str) -> InvalidRequest:
 
 async def _standing_for(
     session: AsyncSession,
-    principal: StudioPrincipal,
+    principal: Viewpoint,
     customer: int | CardRef,
     key: str,
     now: datetime,
@@ -388,7 +398,7 @@ async def _emit(
 
 
 async def _usage_of(
-    session: AsyncSession, principal: StudioPrincipal, holder: Holder, usage_id: int
+    session: AsyncSession, viewpoint: Viewpoint, holder: Holder, usage_id: int
 ) -> tuple[BenefitUsage, BenefitUsageReversal | None]:
     row = (
         await session.execute(
@@ -399,36 +409,42 @@ async def _usage_of(
                 BenefitUsage.id == usage_id,
                 BenefitUsage.tenant_id == holder.tenant_id,
                 BenefitUsage.customer_id == holder.customer_id,
-                Benefit.partner_id == principal.partner_id,
+                Benefit.partner_id == viewpoint.partner_id,
             )
         )
     ).first()
     if row is None:
-        raise NotFound(f"Benefit usage {usage_id} not found.", code="BENEFIT_USAGE_NOT_FOUND")
+        raise _usage_not_found(usage_id)
     return row[0], row[1]
+
+
+def _usage_not_found(usage_id: int) -> NotFound:
+    return NotFound(f"Benefit usage {usage_id} not found.", code="BENEFIT_USAGE_NOT_FOUND")
 
 
 async def reverse(
     session: AsyncSession,
-    principal: StudioPrincipal,
+    viewpoint: Viewpoint,
+    actor: audit.Actor,
     customer_id: int,
     usage_id: int,
     reason: str,
     now: datetime,
 ) -> tuple[BenefitUsage, BenefitUsageReversal]:
-    """Undo a use: recorded beside it (the ledger is never edited) and given back to its
-    counter. A use is reversed at most once (409 after that)."""
+    """Undo a use of the viewpoint's partner's benefits: recorded beside it (the ledger is
+    never edited) and given back to its counter. A use is reversed at most once (409 after
+    that)."""
     holder = (
-        await standing(await driver.on_session(session), principal, customer_id, [], now)
+        await standing(await driver.on_session(session), viewpoint, customer_id, [], now)
     ).holder
-    usage, reversed_before = await _usage_of(session, principal, holder, usage_id)
+    usage, reversed_before = await _usage_of(session, viewpoint, holder, usage_id)
     if reversed_before is not None:
         raise Conflict("This use was already reversed.", code="BENEFIT_USAGE_ALREADY_REVERSED")
     reversal = BenefitUsageReversal(
         usage_id=usage.id,
         tenant_id=usage.tenant_id,
         reason=reason,
-        reversed_by=principal.audit_ref,
+        reversed_by=actor.audit_ref,
         reversed_at=now,
     )
     session.add(reversal)
@@ -441,7 +457,7 @@ async def reverse(
             .where(BenefitCounter.id == usage.counter_id, BenefitCounter.used > 0)
             .values(used=BenefitCounter.used - 1)
         )
-    audit.record_change(session, principal, "benefit_usage.reversed", usage, reason=reason)
+    audit.record_change(session, actor, "benefit_usage.reversed", usage, reason=reason)
     await _emit(
         session,
         EventType.BENEFIT_USAGE_REVERSED,
@@ -460,7 +476,22 @@ async def contingent(
     """The customer's grants of ``key`` running now, each with its current period's count, and
     their sum (no limit when one of them is unlimited; nothing granted is a limit of 0)."""
     found, _ = await _standing_for(session, principal, customer_id, key, now)
-    held = found.rights
+    return _contingent_view(key, found.rights)
+
+
+async def held_contingents(
+    session: AsyncSession, viewpoint: Viewpoint, customer_id: int, now: datetime
+) -> list[schemas.ContingentView]:
+    """The contingent now of every benefit of the viewpoint's partner the customer holds."""
+    found = await standing(await driver.on_session(session), viewpoint, customer_id, [], now)
+    return [
+        _contingent_view(offer.key, held)
+        for offer in found.offers
+        if (held := [right for right in found.rights if right.benefit_id == offer.id])
+    ]
+
+
+def _contingent_view(key: str, held: list[Right]) -> schemas.ContingentView:
     unlimited = any(right.limit is None for right in held)
     periods = [right.period for right in held if right.period is not None]
     return schemas.ContingentView(
@@ -513,3 +544,43 @@ async def history(
         .limit(size + 1)
     )
     return [(usage, reversal) for usage, reversal in rows]
+
+
+async def customer_usages(
+    session: AsyncSession, tenant_id: int, customer_id: int, params: PageParams
+) -> tuple[list[tuple[BenefitUsage, BenefitUsageReversal | None]], int]:
+    """A page of the customer's uses of every partner's benefits, newest first, each with its
+    reversal (the operator's ledger)."""
+    where = (BenefitUsage.tenant_id == tenant_id, BenefitUsage.customer_id == customer_id)
+    total = await session.scalar(select(func.count()).select_from(BenefitUsage).where(*where))
+    rows = await session.execute(
+        select(BenefitUsage, BenefitUsageReversal)
+        .outerjoin(BenefitUsageReversal, BenefitUsageReversal.usage_id == BenefitUsage.id)
+        .where(*where)
+        .order_by(BenefitUsage.id.desc())
+        .limit(params.per_page)
+        .offset(params.offset)
+    )
+    return [(usage, reversal) for usage, reversal in rows], total or 0
+
+
+async def usage_viewpoint(
+    session: AsyncSession, tenant_id: int, customer_id: int, usage_id: int
+) -> PartnerView:
+    """Where a use of the customer's was made, as its partner saw it: the viewpoint from which
+    an operator reverses it."""
+    found = (
+        await session.execute(
+            select(Benefit.partner_id, BenefitUsage.studio_id)
+            .join(Benefit, Benefit.id == BenefitUsage.benefit_id)
+            .where(
+                BenefitUsage.id == usage_id,
+                BenefitUsage.tenant_id == tenant_id,
+                BenefitUsage.customer_id == customer_id,
+            )
+        )
+    ).first()
+    if found is None:
+        raise _usage_not_found(usage_id)
+    partner_id, studio_id = found
+    return PartnerView(tenant_id=tenant_id, studio_id=studio_id, partner_id=partner_id)

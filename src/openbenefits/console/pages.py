@@ -61,9 +61,6 @@ NAV = (
     NavItem("Modules", f"{PREFIX}/modules", Area.CATALOGUE),
     NavItem("Customers", f"{PREFIX}/customers", Area.STUDIOS),
     NavItem("Amendments", f"{PREFIX}/amendments", Area.STUDIOS),
-    NavItem("Loyalty", f"{PREFIX}/loyalty", Area.LOYALTY),
-    NavItem("Audit log", f"{PREFIX}/audit", Area.AUDIT),
-    NavItem("Operators", f"{PREFIX}/operators", Area.OPERATORS),
 )
 
 
@@ -81,6 +78,9 @@ NOTICES = {
     "redelivered": "The delivery is sent again.",
     "module": "The additional module is saved.",
     "rate": "The rate is saved.",
+    "reversed": "The use is reversed: it counts no more against its contingent.",
+    "approved": "The amendment is approved.",
+    "rejected": "The amendment is rejected.",
 }
 PER_PAGE = 25
 # The rows a select or a list of choices offers: all of them, up to the admin API's page size.
@@ -188,6 +188,7 @@ def render(
             "can": lambda area: operator is not None and may_change(operator, Area(area)),
             # A page's forms by name: the refused one (if any) with its error and values.
             "form": lambda name: refused if refused and refused.name == name else FormState(name),
+            "refused": refused,
             **context,
         }
     )

@@ -183,7 +183,11 @@ class ModuleContract(Base):
     """A module booked onto a main contract; its terms are copied from the module at purchase."""
 
     __tablename__ = "additional_module_contracts"
-    __table_args__ = (Index("ix_module_contracts_main_contract", "main_contract_id", "module_id"),)
+    __table_args__ = (
+        Index("ix_module_contracts_main_contract", "main_contract_id", "module_id"),
+        # The tenant's amendments waiting for an operator.
+        Index("ix_module_contracts_tenant_cancelation_status", "tenant_id", "cancelation_status"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

@@ -1,10 +1,11 @@
 """Additional modules: configuration, visibility, validation, purchase, and the cancelation of
 module contracts (directly or by an amendment an operator approves)."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.contracts import schemas
@@ -21,9 +22,11 @@ from openbenefits.contracts.models import (
 from openbenefits.contracts.service import check_frequency, get_rate, price_table
 from openbenefits.contracts.terms import Period
 from openbenefits.contracts.views import can_be_withdrawn, contract_state, module_contract_state
+from openbenefits.customers.models import Customer
 from openbenefits.kit import outbox
 from openbenefits.kit.audit import Actor, record_change
 from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound
+from openbenefits.kit.pagination import PageParams
 from openbenefits.webhooks.schemas import EventType
 
 PURCHASABLE = "ADDITIONAL_MODULE_PURCHASABLE"
@@ -456,6 +459,46 @@ async def decide_amendment(
     record_change(session, actor, "module_contract.amendment_decided", contract, approve=approve)
     await _emit_state(session, contract)
     return contract
+
+
+PENDING = (
+    CancelationStatus.PENDING_VERIFICATION,
+    CancelationStatus.PENDING_WITHDRAWAL_VERIFICATION,
+)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A cancelation or withdrawal waiting for an operator, with whose contract it is."""
+
+    contract: ModuleContract
+    main: MainContract
+    customer: Customer
+
+
+async def pending_amendments(
+    session: AsyncSession,
+    tenant_id: int,
+    studio_ids: Collection[int] | None,
+    params: PageParams,
+) -> tuple[list[Amendment], int]:
+    """A page of the tenant's pending amendments, oldest first (of customers whose home studio
+    is in ``studio_ids``, when given)."""
+    statement = (
+        select(ModuleContract, MainContract, Customer)
+        .join(MainContract, MainContract.id == ModuleContract.main_contract_id)
+        .join(Customer, Customer.id == MainContract.customer_id)
+        .where(
+            ModuleContract.tenant_id == tenant_id, ModuleContract.cancelation_status.in_(PENDING)
+        )
+    )
+    if studio_ids is not None:
+        statement = statement.where(Customer.studio_id.in_(sorted(studio_ids)))
+    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = await session.execute(
+        statement.order_by(ModuleContract.id).limit(params.per_page).offset(params.offset)
+    )
+    return [Amendment(*row) for row in rows], total or 0
 
 
 async def get_tenant_module_contract(

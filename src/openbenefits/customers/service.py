@@ -2,12 +2,14 @@
 to the calling studio: a customer of another studio does not exist for that key (404)."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from openbenefits.customers import additional_information, schemas
 from openbenefits.customers.card_numbers import CardNumberFormat, to_decimal
@@ -167,6 +169,13 @@ def _by_medium(statement: Select[Customer], kind: AccessMediumType, value: str) 
     )
 
 
+def _starts_with(column: InstrumentedAttribute[str], text: str) -> ColumnElement[bool]:
+    """A name key by prefix, as an index range: key >= prefix and key < prefix + the highest
+    code point."""
+    prefix = search_key(text)
+    return and_(column >= prefix, column < prefix + "\U0010ffff")
+
+
 async def search_customers(
     session: AsyncSession, scope: StudioScope, criteria: schemas.CustomerSearchRequest
 ) -> list[Customer]:
@@ -178,9 +187,7 @@ async def search_customers(
         (Customer.last_name_key, criteria.last_name),
     ):
         if text:
-            # A prefix as an index range: key >= prefix and key < prefix + the highest code point.
-            prefix = search_key(text)
-            statement = statement.where(column >= prefix, column < prefix + "\U0010ffff")
+            statement = statement.where(_starts_with(column, text))
             given = True
     if criteria.email:
         statement = statement.where(Customer.email_key == search_key(criteria.email))
@@ -379,6 +386,34 @@ async def list_tenant_customers(
     statement = select(Customer).where(Customer.tenant_id == tenant_id).order_by(Customer.id)
     if studio_id is not None:
         statement = statement.where(Customer.studio_id == studio_id)
+    return await fetch_page(session, statement, params)
+
+
+async def find_tenant_customers(
+    session: AsyncSession,
+    tenant_id: int,
+    text: str,
+    studio_ids: Collection[int] | None,
+    params: PageParams,
+) -> tuple[list[Customer], int]:
+    """The operator's search: a customer number or a card number exactly, or a first or last
+    name by prefix (case-insensitive); of the studios ``studio_ids`` when given. An empty text
+    finds every customer."""
+    statement = select(Customer).where(Customer.tenant_id == tenant_id).order_by(Customer.id)
+    if studio_ids is not None:
+        statement = statement.where(Customer.studio_id.in_(sorted(studio_ids)))
+    if text := text.strip():
+        carded = select(AccessMedium.customer_id).where(
+            AccessMedium.tenant_id == tenant_id, AccessMedium.value == text
+        )
+        statement = statement.where(
+            or_(
+                Customer.customer_number == text,
+                Customer.id.in_(carded),
+                _starts_with(Customer.last_name_key, text),
+                _starts_with(Customer.first_name_key, text),
+            )
+        )
     return await fetch_page(session, statement, params)
 
 
