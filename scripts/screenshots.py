@@ -114,6 +114,8 @@ def main() -> None:
                     ("customers", "/console/customers"),
                     ("customer", "/console/customers/1"),
                     ("amendments", "/console/amendments"),
+                    ("audit", "/console/audit"),
+                    ("operators", "/console/operators"),
                     ("password", "/console/password"),
                 ):
                     _shoot(page, name, path)

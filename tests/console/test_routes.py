@@ -16,6 +16,7 @@ from openbenefits.console.auth import ROLE_CHANGES, ROLE_SEES, Area, ConsoleGuar
 from openbenefits.console.models import OperatorRole
 from openbenefits.kit.routing import TransactionalRoute
 from tests.chain import Chain, create_module, create_rate
+from tests.console.conftest import add_operator
 from tests.helpers import expect
 
 SIGN_IN = "/console/login"
@@ -174,6 +175,7 @@ async def _another_tenants_ids(chain: Chain, member: dict, db) -> dict[str, int]
         "customer_id": member["customer"]["id"],
         "usage_id": usage,
         "module_contract_id": member["module_contract"],
+        "operator_id": await add_operator(db, chain.tenant_id, "other@chain.example"),
     }
 
 

@@ -15,13 +15,14 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openbenefits.console.models import Operator, OperatorRole, OperatorStudio
+from openbenefits.console.models import ConsoleSession, Operator, OperatorRole, OperatorStudio
 from openbenefits.kit.audit import Actor, record
 from openbenefits.kit.db import flush_or_conflict
-from openbenefits.kit.errors import InvalidRequest, NotFound, Unauthorized
+from openbenefits.kit.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from openbenefits.kit.pagination import PageParams, fetch_page
 from openbenefits.tenancy.models import Studio
 
 MIN_PASSWORD = 12
@@ -123,6 +124,53 @@ async def create_operator(
         details={"email": operator.email, "role": role.value, "studioIds": studios},
     )
     return operator
+
+
+async def list_operators(
+    session: AsyncSession, tenant_id: int, params: PageParams
+) -> tuple[list[Operator], dict[int, list[int]], int]:
+    """A page of the tenant's operators, the studios of each studio manager, and the total."""
+    operators, total = await fetch_page(
+        session,
+        select(Operator).where(Operator.tenant_id == tenant_id).order_by(Operator.email),
+        params,
+    )
+    studios: dict[int, list[int]] = {operator.id: [] for operator in operators}
+    for link in await session.scalars(
+        select(OperatorStudio)
+        .where(OperatorStudio.operator_id.in_(list(studios)))
+        .order_by(OperatorStudio.studio_id)
+    ):
+        studios[link.operator_id].append(link.studio_id)
+    return operators, studios, total
+
+
+async def get_operator(session: AsyncSession, tenant_id: int, operator_id: int) -> Operator:
+    operator = await session.scalar(
+        select(Operator).where(Operator.id == operator_id, Operator.tenant_id == tenant_id)
+    )
+    if operator is None:
+        raise NotFound(f"Operator {operator_id} not found.", code="OPERATOR_NOT_FOUND")
+    return operator
+
+
+async def remove_operator(session: AsyncSession, actor: Actor, operator: Operator, by: int) -> None:
+    """Removes an account with its sessions (signed out at once); never one's own, so that a
+    tenant keeps an administrator."""
+    if operator.id == by:
+        raise Conflict("You cannot remove your own account.", code="OWN_ACCOUNT")
+    await session.execute(delete(ConsoleSession).where(ConsoleSession.operator_id == operator.id))
+    await session.execute(delete(OperatorStudio).where(OperatorStudio.operator_id == operator.id))
+    await session.delete(operator)
+    record(
+        session,
+        actor=actor,
+        action="operator.removed",
+        entity_type="operator",
+        entity_id=operator.id,
+        tenant_id=operator.tenant_id,
+        details={"email": operator.email},
+    )
 
 
 async def sign_in(

@@ -61,6 +61,8 @@ NAV = (
     NavItem("Modules", f"{PREFIX}/modules", Area.CATALOGUE),
     NavItem("Customers", f"{PREFIX}/customers", Area.STUDIOS),
     NavItem("Amendments", f"{PREFIX}/amendments", Area.STUDIOS),
+    NavItem("Audit log", f"{PREFIX}/audit", Area.AUDIT),
+    NavItem("Operators", f"{PREFIX}/operators", Area.OPERATORS),
 )
 
 
@@ -81,6 +83,8 @@ NOTICES = {
     "reversed": "The use is reversed: it counts no more against its contingent.",
     "approved": "The amendment is approved.",
     "rejected": "The amendment is rejected.",
+    "operator": "The operator can sign in now.",
+    "operator-removed": "The operator is removed and signed out.",
 }
 PER_PAGE = 25
 # The rows a select or a list of choices offers: all of them, up to the admin API's page size.

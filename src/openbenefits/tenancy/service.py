@@ -3,6 +3,7 @@
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -506,12 +507,36 @@ async def revoke_admin_token(
     )
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries: by whom (``operator:3``, ``api_key:7``), on what (an entity type, and an
+    id of it), in which time range (from inclusive, until exclusive). Empty means any."""
+
+    actor: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 async def list_audit_entries(
-    session: AsyncSession, tenant_id: int, params: PageParams
+    session: AsyncSession, tenant_id: int, params: PageParams, only: AuditFilter = AuditFilter()
 ) -> tuple[list[AuditEntry], int]:
+    """The tenant's audit log, newest first."""
     statement = (
         select(AuditEntry).where(AuditEntry.tenant_id == tenant_id).order_by(AuditEntry.id.desc())
     )
+    for column, value in (
+        (AuditEntry.actor, only.actor),
+        (AuditEntry.entity_type, only.entity_type),
+        (AuditEntry.entity_id, only.entity_id),
+    ):
+        if value:
+            statement = statement.where(column == value)
+    if only.since is not None:
+        statement = statement.where(AuditEntry.at >= only.since)
+    if only.until is not None:
+        statement = statement.where(AuditEntry.at < only.until)
     return await fetch_page(session, statement, params)
 
 
