@@ -114,11 +114,17 @@ def main() -> None:
                     ("customers", "/console/customers"),
                     ("customer", "/console/customers/1"),
                     ("amendments", "/console/amendments"),
+                    ("loyalty", "/console/loyalty"),
+                    ("loyalty-contracts", "/console/loyalty/contracts?q=DEMO-GIFT-CARD"),
                     ("audit", "/console/audit"),
                     ("operators", "/console/operators"),
                     ("password", "/console/password"),
                 ):
                     _shoot(page, name, path)
+                page.goto("/console/loyalty/contracts?q=DEMO-GIFT-CARD")
+                page.locator("table a").first.click()
+                page.screenshot(path=str(OUT / "loyalty-contract.png"), full_page=True)
+                print("docs/console/loyalty-contract.png  a gift card")
                 page.set_viewport_size(TABLET)
                 _shoot(page, "home-tablet", "/console")
                 browser.close()

@@ -18,6 +18,7 @@ from openbenefits.kit.routing import TransactionalRoute
 from tests.chain import Chain, create_module, create_rate
 from tests.console.conftest import add_operator
 from tests.helpers import expect
+from tests.loyalty.conftest import Org
 
 SIGN_IN = "/console/login"
 
@@ -109,7 +110,39 @@ async def test_each_role_sees_and_changes_only_its_areas(app, signed_in, role):
                 assert "CHANGE_NOT_ALLOWED" not in answer.text
 
 
-async def _another_tenants_ids(chain: Chain, member: dict, db) -> dict[str, int]:
+async def _another_tenants_loyalty(chain: Chain, clock) -> dict[str, object]:
+    oauth = expect(
+        await chain.client.post(
+            f"/admin/v1/tenants/{chain.tenant_id}/oauth-clients",
+            json={"name": "loyalty", "scopes": ["LOYALTY_READ", "LOYALTY_WRITE"]},
+            headers=chain.admin,
+        ),
+        201,
+    )
+    org = Org(
+        chain.client,
+        chain.admin,
+        chain.tenant_id,
+        chain.studio_a,
+        str(oauth["clientId"]),
+        str(oauth["clientSecret"]),
+        clock,
+    )
+    program = await org.program()
+    contract = await org.contract(program["id"])
+    await org.customer(4700)
+    expect(await org.connect(contract["uuid"], 4700, isContractHolder=True), 201)
+    return {
+        "program_id": program["id"],
+        "client_row_id": oauth["id"],
+        "uuid": contract["uuid"],
+        "organisation_id": chain.tenant_id,
+        "number": 4700,
+        "action": "block",
+    }
+
+
+async def _another_tenants_ids(chain: Chain, member: dict, db, clock) -> dict[str, object]:
     """An id of every kind a console path names, all of another tenant (the chain)."""
     base = f"/admin/v1/tenants/{chain.tenant_id}"
     rate = await create_rate(chain)
@@ -176,6 +209,7 @@ async def _another_tenants_ids(chain: Chain, member: dict, db) -> dict[str, int]
         "usage_id": usage,
         "module_contract_id": member["module_contract"],
         "operator_id": await add_operator(db, chain.tenant_id, "other@chain.example"),
+        **await _another_tenants_loyalty(chain, clock),
     }
 
 
@@ -191,12 +225,12 @@ async def _partner_of(chain: Chain) -> int:
 
 
 async def test_another_tenants_ids_answer_404_on_every_console_route(
-    app, signed_in, chain, member, db
+    app, signed_in, chain, member, db, clock
 ):
     """Generated from the route table: every path that names ids, filled with another
     tenant's real ones, is answered as if they did not exist — for a tenant admin, who sees
     everything of their own tenant."""
-    ids = await _another_tenants_ids(chain, member, db)
+    ids = await _another_tenants_ids(chain, member, db, clock)
     admin = await signed_in(OperatorRole.TENANT_ADMIN)
     checked = 0
     for context in iter_route_contexts(app.routes):

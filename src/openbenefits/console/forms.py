@@ -11,7 +11,7 @@ always fills (a period's unit) is left out as a whole when its leading field is 
 """
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -70,18 +70,21 @@ class PostedForm:
         return self.values.get(name, "")
 
     def data(
-        self, *repeated: str, unless: Mapping[str, str] | None = None, without: str = ""
+        self,
+        *repeated: str,
+        unless: Mapping[str, str] | None = None,
+        without: Collection[str] = (),
     ) -> dict[str, Any]:
         """The fields as a request body: dotted names nested, empty ones left out, the
         ``repeated`` names as lists of their non-empty values, each group of ``unless``
-        left out when its leading field is empty, and the field ``without`` (which the
+        left out when its leading field is empty, and the fields ``without`` (which the
         endpoint reads itself) left out."""
         left_out = tuple(
             f"{group}." for group, leading in (unless or {}).items() if not self.get(leading)
         )
         body: dict[str, Any] = {}
         for name, value in self.values.items():
-            if name in repeated or name == without or value == "" or name.startswith(left_out):
+            if name in repeated or name in without or value == "" or name.startswith(left_out):
                 continue
             *parents, last = name.split(".")
             node = body
@@ -98,7 +101,7 @@ class PostedForm:
         model: type[M],
         *repeated: str,
         unless: Mapping[str, str] | None = None,
-        without: str = "",
+        without: Collection[str] = (),
         **fixed: Any,
     ) -> M:
         """The request model of the fields (and ``fixed`` members), validated as the API

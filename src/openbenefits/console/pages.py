@@ -61,6 +61,7 @@ NAV = (
     NavItem("Modules", f"{PREFIX}/modules", Area.CATALOGUE),
     NavItem("Customers", f"{PREFIX}/customers", Area.STUDIOS),
     NavItem("Amendments", f"{PREFIX}/amendments", Area.STUDIOS),
+    NavItem("Loyalty", f"{PREFIX}/loyalty", Area.LOYALTY),
     NavItem("Audit log", f"{PREFIX}/audit", Area.AUDIT),
     NavItem("Operators", f"{PREFIX}/operators", Area.OPERATORS),
 )
@@ -85,6 +86,11 @@ NOTICES = {
     "rejected": "The amendment is rejected.",
     "operator": "The operator can sign in now.",
     "operator-removed": "The operator is removed and signed out.",
+    "version": "The version is saved.",
+    "client-deactivated": "The OAuth client is deactivated: its tokens stop working.",
+    "consumer-block": "The consumer is blocked.",
+    "consumer-unblock": "The consumer is unblocked.",
+    "consumer-remove": "The consumer is removed from the contract.",
 }
 PER_PAGE = 25
 # The rows a select or a list of choices offers: all of them, up to the admin API's page size.

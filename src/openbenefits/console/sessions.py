@@ -52,6 +52,12 @@ class SignedIn:
     def audit_ref(self) -> str:
         return f"operator:{self.operator_id}"
 
+    @property
+    def client_id(self) -> str:
+        """The name loyalty records keep of who created or changed them (their clients'
+        ids, or this)."""
+        return self.audit_ref
+
 
 async def open_session(
     session: AsyncSession, signing_key: bytes, operator: Operator, now: datetime

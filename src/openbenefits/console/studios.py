@@ -266,7 +266,7 @@ async def create_grant(
         kind, _, source_id = form.get("source").partition(":")
         data = form.model(
             benefit_schemas.GrantCreate,
-            without="source",
+            without=("source",),
             unless={"contingent": "contingent.uses"},
             rate_id=source_id if kind == "rate" else None,
             additional_module_id=source_id if kind == "module" else None,

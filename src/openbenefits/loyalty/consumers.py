@@ -28,7 +28,7 @@ from openbenefits.loyalty.models import (
     LoyaltyContractConsumer,
     LoyaltyContractPolicy,
 )
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 from openbenefits.webhooks.schemas import EventType
 
 POLICY_MISMATCH = (
@@ -52,7 +52,7 @@ async def _policies_match(
 
 async def add_consumer(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     master: bytes,
     uuid: str,
     data: schemas.ConsumerCreate,
@@ -145,7 +145,7 @@ async def _consumer_of(
 
 async def set_blocked(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     organisation_id: int,
     number: int,
@@ -182,7 +182,7 @@ async def set_blocked(
 
 async def remove_consumer(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     organisation_id: int,
     number: int,

@@ -35,7 +35,7 @@ from openbenefits.loyalty.models import (
     ProgramType,
 )
 from openbenefits.loyalty.versions import VersionDates, current_version_number
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 from openbenefits.webhooks.schemas import EventType
 
 
@@ -122,7 +122,7 @@ class FoundContract:
 
 async def find_contract(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     now: datetime,
     *,
@@ -134,7 +134,7 @@ async def find_contract(
 
 async def owned_contract(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     now: datetime,
     *,
@@ -161,7 +161,7 @@ async def _find(
 
 
 def stamp_change(
-    row: LoyaltyContract | LoyaltyContractConsumer, principal: LoyaltyPrincipal, now: datetime
+    row: LoyaltyContract | LoyaltyContractConsumer, principal: LoyaltyCaller, now: datetime
 ) -> None:
     """Who changed the contract or consumer last, and when."""
     row.last_changed_at = now
@@ -188,7 +188,7 @@ async def emit_contract_event(
 
 async def create_contract(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     master: bytes,
     program_id: int,
     data: schemas.ContractCreate,
@@ -272,7 +272,7 @@ def new_consumer(
     customer_ref: str | None,
     *,
     is_holder: bool,
-    by: LoyaltyPrincipal,
+    by: LoyaltyCaller,
     now: datetime,
 ) -> LoyaltyContractConsumer:
     return LoyaltyContractConsumer(
@@ -291,7 +291,7 @@ def new_consumer(
 
 async def claim_personnel_ticket(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     data: schemas.ClaimPersonnelTicket,
     now: datetime,
 ) -> list[str]:
@@ -353,7 +353,7 @@ async def claim_personnel_ticket(
 
 async def redeem_code(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     master: bytes,
     data: schemas.Redemption,
     now: datetime,

@@ -38,7 +38,7 @@ from openbenefits.loyalty.usage import (
     zone_named,
 )
 from openbenefits.tenancy.models import Tenant
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 
 # Norwegian public transport's traveller categories; senior fares from 67.
 DEFAULT_AGE_BANDS = schemas.AgeBands(
@@ -210,7 +210,7 @@ _ENTITLEMENTS = {
 
 async def entitlements(
     fetch: Fetch,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     customer_number: int,
     travel: datetime | date | None,
     exclude_sub_contracts: bool,

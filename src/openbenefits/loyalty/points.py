@@ -63,7 +63,7 @@ from openbenefits.loyalty.models import (
     PointsTransactionType,
     ProgramType,
 )
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 from openbenefits.webhooks.schemas import EventType
 
 _LEDGER_COLUMNS = (
@@ -161,7 +161,7 @@ def render_transaction(
 
 async def record_transaction(
     work: Work,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     data: schemas.PointsTransactionCreate,
     now: datetime,
@@ -298,7 +298,7 @@ _ATTEMPTS = 5
 
 async def record_in_one_statement(
     fetch: Fetch,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     data: schemas.PointsTransactionCreate,
     now: datetime,
@@ -332,7 +332,7 @@ async def record_in_one_statement(
 
 def _write_params(
     found: Mapping[str, Any],
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     data: schemas.PointsTransactionCreate,
     now: datetime,
@@ -376,7 +376,7 @@ async def _points_contract_open_to_caller(
 
 async def _record_under_lock(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     data: schemas.PointsTransactionCreate,
     now: datetime,
@@ -455,7 +455,7 @@ async def _check_refund(
 
 async def transactions(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     params: PageParams,
     now: datetime,
@@ -472,7 +472,7 @@ async def transactions(
 
 
 async def balance(
-    session: AsyncSession, principal: LoyaltyPrincipal, uuid: str, now: datetime
+    session: AsyncSession, principal: LoyaltyCaller, uuid: str, now: datetime
 ) -> schemas.PointsBalance:
     contract = _points_contract(await find_contract(session, principal, uuid, now))
     return schemas.PointsBalance(

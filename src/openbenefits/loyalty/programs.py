@@ -18,7 +18,7 @@ from openbenefits.loyalty.versions import (
     latest_end,
     version_statuses,
 )
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 
 
 def _seconds(duration: timedelta | None) -> int | None:
@@ -60,7 +60,7 @@ def _descriptions(
 
 async def create_program(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     data: schemas.ProgramCreate,
     now: datetime,
 ) -> tuple[LoyaltyProgram, list[LoyaltyProgramVersion]]:
@@ -152,7 +152,7 @@ async def list_programs(
 
 async def create_version(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     program_id: int,
     data: schemas.VersionFields,
     now: datetime,

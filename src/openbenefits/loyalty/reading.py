@@ -22,7 +22,7 @@ from openbenefits.loyalty.models import (
     LoyaltyProgram,
     ProgramType,
 )
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _search_statement(
 
 async def search_contracts(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     filters: ContractFilters,
     sort: schemas.ContractSort,
     order: schemas.SortOrder,
@@ -120,7 +120,7 @@ async def search_contracts(
 
 async def consumer_contracts(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     number: int,
     params: PageParams,
     now: datetime,
@@ -140,6 +140,18 @@ async def consumer_contracts(
         .order_by(LoyaltyContract.id)
     )
     return await fetch_page(session, statement, params)
+
+
+async def coupon_children(
+    session: AsyncSession, contract: LoyaltyContract
+) -> list[LoyaltyContract]:
+    """The TIMED contracts a coupons contract's used coupons became, newest first."""
+    rows = await session.scalars(
+        select(LoyaltyContract)
+        .where(LoyaltyContract.parent_id == contract.id)
+        .order_by(LoyaltyContract.consumable_from.desc(), LoyaltyContract.id.desc())
+    )
+    return list(rows)
 
 
 async def as_dict(session: AsyncSession, statement: Select[Any, Any]) -> dict[Any, Any]:

@@ -50,7 +50,7 @@ from openbenefits.loyalty.models import (
 )
 from openbenefits.loyalty.reading import as_dict, render_event
 from openbenefits.tenancy.models import Tenant
-from openbenefits.tenancy.principals import LoyaltyPrincipal
+from openbenefits.tenancy.principals import LoyaltyCaller
 from openbenefits.webhooks.schemas import EventType
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -173,7 +173,7 @@ _VALIDATION = _validation_statement()
 
 async def validate_consumptions(
     fetch: Fetch,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     data: schemas.ValidateConsumptions,
     now: datetime,
 ) -> schemas.ValidationResult:
@@ -240,7 +240,7 @@ def _unavailable(uuid: str) -> Conflict:
 
 async def record_order_line_event(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     uuid: str,
     data: schemas.OrderLineEventCreate,
     now: datetime,
@@ -320,7 +320,7 @@ async def record_order_line_event(
 
 async def _spend_coupon(
     session: AsyncSession,
-    principal: LoyaltyPrincipal,
+    principal: LoyaltyCaller,
     contract: LoyaltyContract,
     at: datetime,
     now: datetime,

@@ -1,6 +1,7 @@
 """Who is calling, once authenticated: one principal type per surface."""
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from openbenefits.kit.errors import Forbidden, NotFound
 
@@ -41,6 +42,20 @@ class StudioPrincipal:
 
     def require(self, *scopes: str, any_of: bool = False) -> None:
         require_scopes(self.scopes, scopes, any_of=any_of, credential="API key")
+
+
+class LoyaltyCaller(Protocol):
+    """Whoever acts on loyalty programs: an OAuth client of an organisation, or an operator in
+    the console. ``client_id`` is the name the records keep of who created or changed them."""
+
+    @property
+    def tenant_id(self) -> int: ...
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def audit_ref(self) -> str: ...
 
 
 @dataclass(frozen=True)
