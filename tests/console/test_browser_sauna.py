@@ -191,6 +191,7 @@ async def test_the_seed_sauna_benefit_configured_in_the_console(
             200,
         )
         await page.get_by_role("link", name="Amendments").click()
+        page.once("dialog", _accept)
         await page.get_by_role("button", name="Approve").click()
         await expect(page.get_by_role("status")).to_have_text("The amendment is approved.")
         state = expect_status(await partner.get(module_contract, headers={"X-API-KEY": key_a}), 200)
