@@ -153,3 +153,45 @@ async def purchase_module(chain: Chain, contract: dict[str, Any], module: dict[s
         headers=chain.key_a,
     )
     return int(expect(bought, 200)["id"])
+
+
+# A partner's key that also books modules for its customers.
+PARTNER_SCOPES = [
+    "CUSTOMER_READ",
+    "CUSTOMER_BENEFIT_READ",
+    "CUSTOMER_BENEFIT_WRITE",
+    "MEMBERSHIP_SELF_SERVICE_READ",
+    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_READ",
+    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_READ",
+    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_WRITE",
+]
+
+
+async def partner_benefit(chain: Chain, key: str = "SAUNA", **fields: Any) -> dict[str, Any]:
+    """A benefit of the partner integrated in Studio A (cross-facility unless told)."""
+    base = f"/admin/v1/tenants/{chain.tenant_id}"
+    integration = await chain.client.get(
+        f"{base}/partner-integrations/{chain.integration_a}", headers=chain.admin
+    )
+    partner_id = expect(integration, 200)["partnerId"]
+    body = {"key": key, "name": key.title(), "crossFacility": True, **fields}
+    response = await chain.client.post(
+        f"{base}/partners/{partner_id}/benefits", json=body, headers=chain.admin
+    )
+    return expect(response, 201)
+
+
+async def grant_by_module(
+    chain: Chain, benefit: dict[str, Any], module: dict[str, Any], **contingent: Any
+) -> None:
+    """``module`` grants ``benefit``: unlimited, or ``uses`` per ``period``."""
+    body = {
+        "additionalModuleId": module["id"],
+        **({"contingent": contingent} if contingent else {}),
+    }
+    response = await chain.client.post(
+        f"/admin/v1/tenants/{chain.tenant_id}/benefits/{benefit['id']}/grants",
+        json=body,
+        headers=chain.admin,
+    )
+    expect(response, 201)

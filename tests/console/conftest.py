@@ -21,7 +21,15 @@ from openbenefits.console import operators
 from openbenefits.console.models import OperatorRole
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.db import Database
-from tests.chain import Chain, create_contract, create_module, create_rate
+from tests.chain import (
+    PARTNER_SCOPES,
+    Chain,
+    create_contract,
+    create_module,
+    create_rate,
+    grant_by_module,
+    partner_benefit,
+)
 from tests.conftest import SECRET, START
 from tests.helpers import TenantSetup, admin_headers, create_tenant, expect
 
@@ -222,48 +230,15 @@ async def page(chromium: Browser, console_server: str) -> AsyncIterator[Page]:
     await context.close()
 
 
-PARTNER_SCOPES = [
-    "CUSTOMER_READ",
-    "CUSTOMER_BENEFIT_READ",
-    "CUSTOMER_BENEFIT_WRITE",
-    "MEMBERSHIP_SELF_SERVICE_READ",
-    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_READ",
-    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_READ",
-    "MEMBERSHIP_SELF_SERVICE_ADDITIONAL_MODULE_CONTRACT_WRITE",
-]
-
-
 @pytest.fixture
 async def member(chain: Chain) -> dict:
     """Anna of Studio A with the Sauna module, which grants SAUNA 3 times a week; she has used
     it 3 times through the Sauna App's key, so her contingent is exhausted."""
-    base = f"/admin/v1/tenants/{chain.tenant_id}"
     rate = await create_rate(chain)
     customer = await chain.customer()
     contract = await create_contract(chain, customer, rate, "2026-01-01")
     sauna = await create_module(chain, [rate["id"]])
-    partner_id = expect(
-        await chain.client.get(
-            f"{base}/partner-integrations/{chain.integration_a}", headers=chain.admin
-        ),
-        200,
-    )["partnerId"]
-    benefit = expect(
-        await chain.client.post(
-            f"{base}/partners/{partner_id}/benefits",
-            json={"key": "SAUNA", "name": "Sauna", "crossFacility": True},
-            headers=chain.admin,
-        ),
-        201,
-    )
-    expect(
-        await chain.client.post(
-            f"{base}/benefits/{benefit['id']}/grants",
-            json={"additionalModuleId": sauna["id"], "contingent": {"uses": 3, "period": "WEEK"}},
-            headers=chain.admin,
-        ),
-        201,
-    )
+    await grant_by_module(chain, await partner_benefit(chain), sauna, uses=3, period="WEEK")
     partner = await chain.key(chain.studio_a, PARTNER_SCOPES, integration=chain.integration_a)
     bought = expect(
         await chain.client.post(

@@ -127,6 +127,23 @@ async def get_benefit_contingent(
     return await service.contingent(session, principal, customer_id, benefit_key, clock.now())
 
 
+@router.get(
+    "/{customerId}/benefits/{benefitKey}/offers",
+    operation_id="getBenefitOffers",
+    response_model=list[schemas.BenefitOffer],
+)
+async def get_benefit_offers(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Reader,
+    customer_id: CustomerId,
+    benefit_key: BenefitKey,
+) -> list[schemas.BenefitOffer]:
+    """Beyond the reference: the additional modules the customer could book now that grant the
+    benefit, with price, term and what each grants (an empty list when none would)."""
+    return await service.offers(session, principal, customer_id, benefit_key, clock.now())
+
+
 def _usage(row: tuple[BenefitUsage, BenefitUsageReversal | None]) -> schemas.UsageOut:
     usage, reversal = row
     return schemas.UsageOut(

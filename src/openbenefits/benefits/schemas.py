@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from openbenefits.benefits.models import ContingentPeriod, UsageChannel
+from openbenefits.contracts.schemas import AdditionalModule
 from openbenefits.kit.schemas import (
     Id,
     PatchModel,
@@ -82,7 +83,23 @@ class BenefitOut(ResponseModel):
     grants: list[GrantOut]
 
 
-# Studio extras: contingent, history, reversal
+# Studio extras: contingent, history, reversal, offers
+
+
+class GrantTerms(StudioResponseModel):
+    """What a module would grant of a benefit: ``limit`` uses per ``period``, or unlimited."""
+
+    key: str
+    limit: int | None
+    period: ContingentPeriod | None
+
+
+class BenefitOffer(StudioResponseModel):
+    """An additional module the customer's contract could book now, and what it would grant."""
+
+    contract_id: int = Field(description="The customer's main contract it would be booked onto.")
+    additional_module: AdditionalModule
+    grants: list[GrantTerms]
 
 
 class GrantContingent(StudioResponseModel):

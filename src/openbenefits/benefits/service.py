@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from openbenefits.benefits import schemas
+from openbenefits.benefits import definitions, schemas
 from openbenefits.benefits.models import (
     Benefit,
     BenefitCounter,
@@ -47,6 +47,11 @@ from openbenefits.benefits.rights import (
     Viewpoint,
     standing,
 )
+from openbenefits.contracts import modules
+from openbenefits.contracts import schemas as contract_schemas
+from openbenefits.contracts import service as contracts_service
+from openbenefits.contracts.views import render_module
+from openbenefits.customers import service as customers_service
 from openbenefits.customers.views import restriction_in_force
 from openbenefits.kit import audit, driver, outbox
 from openbenefits.kit.db import flush_or_conflict
@@ -477,6 +482,49 @@ async def contingent(
     their sum (no limit when one of them is unlimited; nothing granted is a limit of 0)."""
     found, _ = await _standing_for(session, principal, customer_id, key, now)
     return _contingent_view(key, found.rights)
+
+
+async def offers(
+    session: AsyncSession, principal: StudioPrincipal, customer_id: int, key: str, now: datetime
+) -> list[schemas.BenefitOffer]:
+    """The additional modules granting ``key`` that one of the customer's contracts could book
+    now (seed 002's purchasability: visible, allowed for the contract's rate, not running on
+    it, the contract active and not cancelled), each with its price and term and what it would
+    grant: where a partner sends a customer whose use was refused."""
+    found, offer = await _standing_for(session, principal, customer_id, key, now)
+    terms = {
+        grant.module_id: schemas.GrantTerms(key=key, limit=grant.uses, period=grant.period)
+        for grant in await definitions.standing_grants(session, [offer.id])
+        if grant.module_id is not None
+    }
+    if not terms:
+        return []
+    customer = await customers_service.get_tenant_customer(
+        session, principal.tenant_id, found.holder.customer_id
+    )
+    today = local_date(now, found.holder.zone)
+    available = [
+        module
+        for module in await modules.module_offers(session, principal.tenant_id, list(terms))
+        if module.visible
+    ]
+    answer = []
+    for main, _ in await contracts_service.customer_contracts(session, customer):
+        for module in available:
+            booking = contract_schemas.AdditionalModuleContractRequest(
+                additional_module_id=module.module.id,
+                payment_frequency_id=module.frequencies[0].id,
+                book_trial_period=False,
+            )
+            if await modules.validate(session, main, booking, today) == modules.PURCHASABLE:
+                answer.append(
+                    schemas.BenefitOffer(
+                        contract_id=main.id,
+                        additional_module=render_module(module.module, module.frequencies),
+                        grants=[terms[module.module.id]],
+                    )
+                )
+    return answer
 
 
 async def held_contingents(
