@@ -16,7 +16,15 @@ from openbenefits.benefits.rights import PartnerView
 from openbenefits.benefits.schemas import ReversalCreate
 from openbenefits.console.auth import Studios, require_studio
 from openbenefits.console.forms import PostedForm, refused_with
-from openbenefits.console.pages import CHOICES, PREFIX, FormState, Pager, render, see_other
+from openbenefits.console.pages import (
+    CHOICES,
+    PREFIX,
+    FormState,
+    PageNumber,
+    Pager,
+    render,
+    see_other,
+)
 from openbenefits.console.sessions import SignedIn
 from openbenefits.contracts import modules
 from openbenefits.contracts import service as contracts
@@ -27,7 +35,6 @@ from openbenefits.customers.models import Customer
 from openbenefits.customers.views import restriction_in_force
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.errors import InvalidRequest
-from openbenefits.kit.pagination import MAX_PAGE
 from openbenefits.kit.periods import local_date
 from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
 from openbenefits.kit.schemas import Id
@@ -35,7 +42,6 @@ from openbenefits.tenancy import service as tenancy
 
 router = APIRouter(prefix=PREFIX, route_class=TransactionalRoute, include_in_schema=False)
 
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 CustomerId = Annotated[Id, Path()]
 # The check-ins a customer page shows: the last weeks' visits.
 VISITS_SHOWN = timedelta(days=90)

@@ -13,10 +13,17 @@ from starlette.responses import HTMLResponse, Response
 
 from openbenefits.console.auth import Loyalty
 from openbenefits.console.forms import PageWithForm, PostedForm, refused_with
-from openbenefits.console.pages import CHOICES, PREFIX, FormState, Pager, render, see_other
+from openbenefits.console.pages import (
+    CHOICES,
+    PREFIX,
+    FormState,
+    PageNumber,
+    Pager,
+    render,
+    see_other,
+)
 from openbenefits.console.sessions import SignedIn
 from openbenefits.kit.clock import Clock
-from openbenefits.kit.pagination import MAX_PAGE
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
 from openbenefits.kit.schemas import Id
 from openbenefits.loyalty import consumers, points, programs, reading
@@ -32,7 +39,6 @@ router = APIRouter(
     prefix=f"{PREFIX}/loyalty", route_class=TransactionalRoute, include_in_schema=False
 )
 
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Uuid = Annotated[str, Path(max_length=64)]
 Number = Annotated[Id, Path()]
 PROGRAM_PAGE = 10

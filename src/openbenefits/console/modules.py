@@ -6,21 +6,28 @@ the forms that make rates and modules through the admin API's services.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, Response
 
 from openbenefits.benefits import definitions
 from openbenefits.console.auth import Catalogue
 from openbenefits.console.forms import PageWithForm, PostedForm, refused_with
-from openbenefits.console.pages import CHOICES, PREFIX, FormState, Pager, render, see_other
+from openbenefits.console.pages import (
+    CHOICES,
+    PREFIX,
+    FormState,
+    PageNumber,
+    Pager,
+    render,
+    see_other,
+)
 from openbenefits.console.sessions import SignedIn
 from openbenefits.contracts import modules
 from openbenefits.contracts import schemas as contract_schemas
 from openbenefits.contracts import service as contracts
 from openbenefits.contracts.models import ExtensionType, PaymentFrequencyType
 from openbenefits.contracts.terms import TermUnit
-from openbenefits.kit.pagination import MAX_PAGE
 from openbenefits.kit.routing import SessionDep, TransactionalRoute
 from openbenefits.kit.schemas import Id
 
@@ -92,7 +99,7 @@ async def modules_page(
     request: Request,
     operator: Catalogue,
     session: SessionDep,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     return await _catalogue_page(request, operator, session, page)
 

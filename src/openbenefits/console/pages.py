@@ -10,17 +10,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from openbenefits.console.auth import Area, may_change, opens
 from openbenefits.console.sessions import SignedIn
 from openbenefits.kit.context import request_id_var
-from openbenefits.kit.pagination import PageParams
+from openbenefits.kit.pagination import MAX_PAGE, PageParams
 
 PREFIX = "/console"
 SIGN_IN_PATH = f"{PREFIX}/login"
@@ -93,6 +93,8 @@ NOTICES = {
     "consumer-remove": "The consumer is removed from the contract.",
 }
 PER_PAGE = 25
+# A list page's number, as every paged console page takes it (``?page=``).
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 # The rows a select or a list of choices offers: all of them, up to the admin API's page size.
 CHOICES = PageParams(page=1, per_page=500)
 

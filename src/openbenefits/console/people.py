@@ -13,17 +13,23 @@ from openbenefits.console import operators
 from openbenefits.console.auth import Audit, Operators
 from openbenefits.console.forms import PostedForm, refused_with
 from openbenefits.console.models import OperatorRole
-from openbenefits.console.pages import CHOICES, PREFIX, FormState, Pager, render, see_other
+from openbenefits.console.pages import (
+    CHOICES,
+    PREFIX,
+    FormState,
+    PageNumber,
+    Pager,
+    render,
+    see_other,
+)
 from openbenefits.console.schemas import OperatorCreate
 from openbenefits.console.sessions import SignedIn
-from openbenefits.kit.pagination import MAX_PAGE
 from openbenefits.kit.routing import ClockDep, SessionDep, TransactionalRoute
 from openbenefits.kit.schemas import Day, Id
 from openbenefits.tenancy import service as tenancy
 
 router = APIRouter(prefix=PREFIX, route_class=TransactionalRoute, include_in_schema=False)
 
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Text = Annotated[str, Query(max_length=200)]
 
 

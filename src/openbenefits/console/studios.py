@@ -7,7 +7,7 @@ their deliveries. Every change goes through the service the admin API calls.
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, Response
 
@@ -16,12 +16,19 @@ from openbenefits.benefits import schemas as benefit_schemas
 from openbenefits.benefits.models import Benefit, BenefitGrant, ContingentPeriod
 from openbenefits.console.auth import Catalogue, Studios, require_studio, sees_studio
 from openbenefits.console.forms import PageWithForm, PostedForm, refused_with
-from openbenefits.console.pages import CHOICES, PREFIX, FormState, Pager, render, see_other
+from openbenefits.console.pages import (
+    CHOICES,
+    PREFIX,
+    FormState,
+    PageNumber,
+    Pager,
+    render,
+    see_other,
+)
 from openbenefits.console.sessions import SignedIn
 from openbenefits.contracts import modules
 from openbenefits.contracts import service as contracts
 from openbenefits.kit.errors import NotFound
-from openbenefits.kit.pagination import MAX_PAGE
 from openbenefits.kit.routing import ClockDep, SessionDep, SettingsDep, TransactionalRoute
 from openbenefits.kit.schemas import Id
 from openbenefits.tenancy import schemas as tenancy_schemas
@@ -35,7 +42,6 @@ from openbenefits.webhooks.models import WebhookSubscription
 router = APIRouter(prefix=PREFIX, route_class=TransactionalRoute, include_in_schema=False)
 
 IntegrationId = Annotated[Id, Path()]
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 PARTNER_SCOPES = [
     StudioScope.CUSTOMER_READ,
     StudioScope.CUSTOMER_BENEFIT_READ,
