@@ -67,14 +67,10 @@ def may_change(operator: SignedIn, area: Area) -> bool:
     return area in ROLE_CHANGES[operator.role]
 
 
-def sees_studio(operator: SignedIn, studio_id: int) -> bool:
-    """Whether the operator's role reaches ``studio_id`` (one of their tenant's)."""
-    return operator.role is not OperatorRole.STUDIO_MANAGER or studio_id in operator.studio_ids
-
-
 def require_studio(operator: SignedIn, studio_id: int, what: str) -> None:
     """A studio manager finds nothing of another studio: 404, as for another tenant's ids."""
-    if not sees_studio(operator, studio_id):
+    scope = operator.studio_scope
+    if scope is not None and studio_id not in scope:
         raise NotFound(f"{what} not found.", code="NOT_FOUND")
 
 

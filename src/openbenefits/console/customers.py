@@ -50,11 +50,6 @@ DOCUMENTS_LIMIT = 50
 DECISIONS = ("approve", "reject")
 
 
-def _studios_of(operator: SignedIn) -> frozenset[int] | None:
-    """The studios whose customers the operator sees: a studio manager's, or all (None)."""
-    return operator.studio_ids or None
-
-
 @router.get("/customers")
 async def customers_page(
     request: Request,
@@ -65,7 +60,7 @@ async def customers_page(
 ) -> HTMLResponse:
     pages = Pager(request, page)
     found, total = await customers.find_tenant_customers(
-        session, operator.tenant_id, q, _studios_of(operator), pages.params
+        session, operator.tenant_id, q, operator.studio_scope, pages.params
     )
     studios, _ = await tenancy.list_studios(session, operator.tenant_id, CHOICES)
     return render(
@@ -193,7 +188,7 @@ async def _amendments_page(
 ) -> HTMLResponse:
     pages = Pager(request, page)
     waiting, total = await modules.pending_amendments(
-        session, operator.tenant_id, _studios_of(operator), pages.params
+        session, operator.tenant_id, operator.studio_scope, pages.params
     )
     return render(
         request,

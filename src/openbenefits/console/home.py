@@ -46,7 +46,7 @@ async def home(
     now = clock.now()
     zone = ZoneInfo(tenant.time_zone)
     today = local_date(now, zone)
-    studios_seen = operator.studio_ids or None
+    studios_seen = operator.studio_scope
     tenant_id = operator.tenant_id
     studios, _ = await tenancy.list_studios(session, tenant_id, CHOICES)
     partners, _ = await tenancy.list_partners(session, tenant_id, CHOICES)

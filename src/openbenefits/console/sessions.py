@@ -53,6 +53,12 @@ class SignedIn:
         return f"operator:{self.operator_id}"
 
     @property
+    def studio_scope(self) -> frozenset[int] | None:
+        """The studios the operator is kept to (a studio manager's), or None: all of the
+        tenant's."""
+        return self.studio_ids if self.role is OperatorRole.STUDIO_MANAGER else None
+
+    @property
     def client_id(self) -> str:
         """The name loyalty records keep of who created or changed them (their clients'
         ids, or this)."""

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from openbenefits.benefits import definitions
 from openbenefits.benefits import schemas as benefit_schemas
 from openbenefits.benefits.models import Benefit, BenefitGrant, ContingentPeriod
-from openbenefits.console.auth import Catalogue, Studios, require_studio, sees_studio
+from openbenefits.console.auth import Catalogue, Studios, require_studio
 from openbenefits.console.forms import PageWithForm, PostedForm, refused_with
 from openbenefits.console.pages import (
     CHOICES,
@@ -68,8 +68,9 @@ async def _studios_page(
     refused: FormState | None = None,
 ) -> HTMLResponse:
     pages = Pager(request, page)
-    studios, total = await tenancy.list_studios(session, operator.tenant_id, pages.params)
-    shown = [studio for studio in studios if sees_studio(operator, studio.id)]
+    shown, total = await tenancy.list_studios(
+        session, operator.tenant_id, pages.params, operator.studio_scope
+    )
     partners, _ = await tenancy.list_partners(session, operator.tenant_id, CHOICES)
     integrations = await tenancy.integrations_in(
         session, operator.tenant_id, [studio.id for studio in shown]

@@ -2,7 +2,7 @@
 
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -159,9 +159,16 @@ async def get_studio(session: AsyncSession, tenant_id: int, studio_id: int) -> S
 
 
 async def list_studios(
-    session: AsyncSession, tenant_id: int, params: PageParams
+    session: AsyncSession,
+    tenant_id: int,
+    params: PageParams,
+    studio_ids: Collection[int] | None = None,
 ) -> tuple[list[Studio], int]:
-    return await fetch_page(session, _of_tenant(Studio, tenant_id), params)
+    """A page of the tenant's studios (of ``studio_ids`` only, when given)."""
+    statement = _of_tenant(Studio, tenant_id)
+    if studio_ids is not None:
+        statement = statement.where(Studio.id.in_(sorted(studio_ids)))
+    return await fetch_page(session, statement, params)
 
 
 async def update_studio(
