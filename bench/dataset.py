@@ -1,15 +1,19 @@
-"""The benefit dataset: customers with a main contract under the demo rate, one benefit that the
-rate grants, this year's counter per contract and a ledger of past uses.
+"""The benefit dataset: customers with a main contract under the demo rate and two benefits that
+the rate grants: ``BENCH`` with one limit (a year's), this year's counter per contract and a
+ledger of past uses; ``BENCH_STACKED`` with two stacked limits (a day's and a month's) and a time
+window open every day all day, today's and this month's counter per contract and a ledger of
+this month's uses.
 
 Loaded straight into the tables with set-based SQL (``INSERT ... SELECT`` over a number series:
 ``generate_series`` on PostgreSQL, a recursive CTE on SQLite), so a million customers and ten
 million ledger rows take minutes, not hours. Rows get explicit ids from fixed offsets, so the
-ledger can point at customers, contracts and counters by arithmetic instead of joins.
+counters and the ledger can point at customers and contracts by arithmetic instead of joins.
 """
 
+import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,11 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openbenefits.demo import ZONE
 from openbenefits.kit.db import Database
-from openbenefits.kit.periods import PeriodUnit, calendar_period
+from openbenefits.kit.periods import Period, PeriodUnit, calendar_period
 
 BENEFIT_KEY = "BENCH"
+STACKED_KEY = "BENCH_STACKED"
 # Never reached, so every use in a benchmark is admitted.
 USES_LIMIT = 1_000_000_000
+# The stacked grant's limits, shortest first (the order a use takes them in).
+STACKED_PERIODS = (PeriodUnit.DAY, PeriodUnit.MONTH)
+# Every day, all day (an end of 00:00 is the day's end): evaluated on every request, always open.
+ALWAYS = [
+    {
+        "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"],
+        "start": "00:00:00",
+        "end": "00:00:00",
+    }
+]
 # Tables whose ids the dataset assigns itself.
 ID_TABLES = ("customers", "main_contracts", "benefit_counters")
 
@@ -34,10 +49,13 @@ class Dataset:
     studio_id: int
     benefit_id: int
     grant_id: int
+    stacked_benefit_id: int
+    stacked_grant_id: int
     api_key_id: int
     first_customer_id: int
     customers: int
     usages: int
+    stacked_usages: int
     seconds: float
 
     @property
@@ -90,7 +108,10 @@ async def load_dataset(
     db = Database(database_url)
     sql = Dialect(postgres=not db.is_sqlite)
     now = datetime.now(UTC)
-    year = calendar_period(PeriodUnit.YEAR, now, ZoneInfo(ZONE))
+    zone = ZoneInfo(ZONE)
+    year = calendar_period(PeriodUnit.YEAR, now, zone)
+    stacked_periods = {unit: calendar_period(unit, now, zone) for unit in STACKED_PERIODS}
+    month = stacked_periods[PeriodUnit.MONTH]
     tenant_id = demo["tenantId"]
     studio_id = demo["studios"]["Studio A"]
     integration_id = demo["partnerIntegrations"]["Sauna App @ Studio A"]
@@ -112,17 +133,38 @@ async def load_dataset(
         frequency_id = await scalar(
             c, f"SELECT id FROM rate_payment_frequencies WHERE rate_id = {rate_id}"
         )
-        benefit_id = await scalar(
-            c,
-            "INSERT INTO benefits (tenant_id, partner_id, key, name, cross_facility) "
-            f"VALUES ({tenant_id}, {partner_id}, '{BENEFIT_KEY}', 'Bench sauna', TRUE) "
-            "RETURNING id",
-        )
-        grant_id = await scalar(
-            c,
-            "INSERT INTO benefit_grants (tenant_id, benefit_id, rate_id, module_id, uses, period) "
-            f"VALUES ({tenant_id}, {benefit_id}, {rate_id}, NULL, {USES_LIMIT}, 'YEAR') "
-            "RETURNING id",
+        # Granted the day before the year began, so the grants stand over the whole ledger.
+        granted_at = sql.instant(year.starts_at - timedelta(days=1))
+
+        async def granted_benefit(
+            key: str, name: str, limits: tuple[str, ...], windows: str
+        ) -> tuple[int, int]:
+            """A benefit of the partner, granted by the rate within ``limits`` (periods, each
+            of ``USES_LIMIT`` uses) at ``windows`` (SQL: the JSON text, or NULL)."""
+            benefit = await scalar(
+                c,
+                "INSERT INTO benefits (tenant_id, partner_id, key, name, cross_facility) "
+                f"VALUES ({tenant_id}, {partner_id}, '{key}', '{name}', TRUE) RETURNING id",
+            )
+            grant = await scalar(
+                c,
+                "INSERT INTO benefit_grants (tenant_id, benefit_id, rate_id, module_id, "
+                f"time_windows, created_at) VALUES ({tenant_id}, {benefit}, {rate_id}, NULL, "
+                f"{windows}, {granted_at}) RETURNING id",
+            )
+            for period in limits:
+                await c.exec_driver_sql(
+                    "INSERT INTO benefit_grant_limits (grant_id, period, uses) "
+                    f"VALUES ({grant}, '{period}', {USES_LIMIT})"
+                )
+            return benefit, grant
+
+        benefit_id, grant_id = await granted_benefit(BENEFIT_KEY, "Bench sauna", ("YEAR",), "NULL")
+        stacked_benefit_id, stacked_grant_id = await granted_benefit(
+            STACKED_KEY,
+            "Bench sauna, stacked",
+            tuple(unit.value for unit in STACKED_PERIODS),
+            f"'{json.dumps(ALWAYS)}'",
         )
         customer0, contract0, counter0 = [
             await scalar(c, f"SELECT coalesce(max(id), 0) + 1 FROM {table}") for table in ID_TABLES
@@ -151,31 +193,62 @@ async def load_dataset(
             f"CROSS JOIN rates r JOIN rate_payment_frequencies f ON f.id = {frequency_id} "
             f"WHERE r.id = {rate_id}"
         )
-        # Usage g belongs to customer g % customers, so customer n has used the benefit
-        # usages // customers times, once more when n < usages % customers.
-        base, extra = divmod(usages, customers)
-        await c.exec_driver_sql(
-            "INSERT INTO benefit_counters (id, tenant_id, grant_id, contract_id, period_start, "
-            "period_end, uses_limit, used) "
-            f"SELECT {counter0} + n, {tenant_id}, {grant_id}, {contract0} + n, "
-            f"{sql.instant(year.starts_at)}, {sql.instant(year.ends_at)}, {USES_LIMIT}, "
-            f"{base} + CASE WHEN n < {extra} THEN 1 ELSE 0 END FROM {sql.series(customers)}"
-        )
-        # The ledger in time order, spread evenly from the start of the year until now.
-        first = int(year.starts_at.timestamp())
-        span = int(now.timestamp()) - first
-        if usages:
+
+        async def counters(first_id: int, grant: int, unit: str, period: Period, used: str) -> None:
+            """One counter per contract, ``used`` an expression of the customer's index n."""
+            await c.exec_driver_sql(
+                "INSERT INTO benefit_counters (id, tenant_id, grant_id, contract_id, customer_id, "
+                "period, period_start, period_end, uses_limit, used) "
+                f"SELECT {first_id} + n, {tenant_id}, {grant}, {contract0} + n, {customer0} + n, "
+                f"'{unit}', {sql.instant(period.starts_at)}, {sql.instant(period.ends_at)}, "
+                f"{USES_LIMIT}, {used} FROM {sql.series(customers)}"
+            )
+
+        async def ledger(benefit: int, key: str, grant: int, count: int, period: Period) -> None:
+            """``count`` uses in time order, spread evenly from the start of ``period`` (of the
+            grant's shortest limit, which the ledger names) until its end or now. Use g
+            belongs to customer g % customers."""
+            first = int(period.starts_at.timestamp())
+            span = int(min(period.ends_at, now).timestamp()) - first
             await c.exec_driver_sql(
                 "INSERT INTO benefit_usages (tenant_id, customer_id, benefit_id, benefit_key, "
-                "grant_id, contract_id, counter_id, period_start, period_end, studio_id, "
-                "api_key_id, channel, used_at, idempotency_key) "
-                f"SELECT {tenant_id}, {customer0} + n % {customers}, {benefit_id}, "
-                f"'{BENEFIT_KEY}', {grant_id}, {contract0} + n % {customers}, "
-                f"{counter0} + n % {customers}, {sql.instant(year.starts_at)}, "
-                f"{sql.instant(year.ends_at)}, {studio_id}, {api_key_id}, 'USE', "
-                f"{sql.epoch_instant(f'{first} + n * {span} / {usages}')}, NULL "
-                f"FROM {sql.series(usages)}"
+                "grant_id, contract_id, period_start, period_end, studio_id, api_key_id, "
+                "channel, used_at, idempotency_key) "
+                f"SELECT {tenant_id}, {customer0} + n % {customers}, {benefit}, '{key}', "
+                f"{grant}, {contract0} + n % {customers}, {sql.instant(period.starts_at)}, "
+                f"{sql.instant(period.ends_at)}, {studio_id}, {api_key_id}, 'USE', "
+                f"{sql.epoch_instant(f'{first} + n * {span} / {count}')}, NULL "
+                f"FROM {sql.series(count)}"
             )
+
+        def shares(count: int) -> str:
+            """Customer n's number of ``count`` uses dealt out one per customer in turn."""
+            base, extra = divmod(count, customers)
+            return f"{base} + CASE WHEN n < {extra} THEN 1 ELSE 0 END"
+
+        # BENCH: the ledger spread over the year so far, counted in this year's counters
+        # (customer n has used it usages // customers times, once more when n is below the
+        # remainder).
+        await counters(counter0, grant_id, "YEAR", year, shares(usages))
+        if usages:
+            await ledger(benefit_id, BENEFIT_KEY, grant_id, usages, year)
+        # BENCH_STACKED: a tenth as many uses, the same number on each day of the month so far,
+        # each counted in its day (the shortest limit's period); today's and this month's
+        # counters hold them.
+        days = (stacked_periods[PeriodUnit.DAY].start - month.start).days + 1
+        per_day = usages // 10 // days
+        for index, unit in enumerate(STACKED_PERIODS):
+            used = f"({shares(per_day)}) * {days if unit is PeriodUnit.MONTH else 1}"
+            first_id = counter0 + (index + 1) * customers
+            await counters(first_id, stacked_grant_id, unit.value, stacked_periods[unit], used)
+        if per_day:
+            for offset in range(days):
+                day = Period(
+                    month.start + timedelta(days=offset),
+                    month.start + timedelta(days=offset + 1),
+                    zone,
+                )
+                await ledger(stacked_benefit_id, STACKED_KEY, stacked_grant_id, per_day, day)
         if sql.postgres:
             # The app's own inserts must continue after the explicit ids.
             for table in ID_TABLES:
@@ -195,9 +268,12 @@ async def load_dataset(
         studio_id=studio_id,
         benefit_id=benefit_id,
         grant_id=grant_id,
+        stacked_benefit_id=stacked_benefit_id,
+        stacked_grant_id=stacked_grant_id,
         api_key_id=api_key_id,
         first_customer_id=customer0,
         customers=customers,
         usages=usages,
+        stacked_usages=per_day * days,
         seconds=time.monotonic() - started,
     )

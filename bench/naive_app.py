@@ -31,24 +31,25 @@ BENEFIT_ID = int(os.environ.get("BENCH_BENEFIT_ID", "0"))
 GRANT_ID = int(os.environ.get("BENCH_GRANT_ID", "0"))
 API_KEY_ID = int(os.environ.get("BENCH_API_KEY_ID", "0"))
 
+# The grant's one limit is a year's: its counters are the YEAR ones.
 CHECK = """
 SELECT bc.used < bc.uses_limit
 FROM customers c
 JOIN main_contracts mc ON mc.customer_id = c.id
-JOIN benefit_counters bc ON bc.contract_id = mc.id AND bc.grant_id = $2
+JOIN benefit_counters bc ON bc.contract_id = mc.id AND bc.grant_id = $2 AND bc.period = 'YEAR'
 WHERE c.id = $1 AND c.tenant_id = $3 AND bc.period_start <= now() AND now() < bc.period_end
 """
 COUNT = """
 UPDATE benefit_counters bc SET used = used + 1
 FROM main_contracts mc
-WHERE mc.customer_id = $1 AND bc.contract_id = mc.id AND bc.grant_id = $2
+WHERE mc.customer_id = $1 AND bc.contract_id = mc.id AND bc.grant_id = $2 AND bc.period = 'YEAR'
   AND bc.period_start <= now() AND now() < bc.period_end AND bc.used < bc.uses_limit
-RETURNING bc.id, bc.contract_id, bc.period_start, bc.period_end
+RETURNING bc.contract_id, bc.period_start, bc.period_end
 """
 RECORD = """
 INSERT INTO benefit_usages (tenant_id, customer_id, benefit_id, benefit_key, grant_id,
-    contract_id, counter_id, period_start, period_end, studio_id, api_key_id, channel, used_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'USE', now())
+    contract_id, period_start, period_end, studio_id, api_key_id, channel, used_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'USE', now())
 """
 
 
@@ -91,7 +92,6 @@ async def use(customer_id: int, request: Request) -> Response:
             KEY,
             GRANT_ID,
             counter["contract_id"],
-            counter["id"],
             counter["period_start"],
             counter["period_end"],
             STUDIO_ID,

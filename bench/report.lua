@@ -1,4 +1,5 @@
--- wrk script: method and body from the environment, one JSON line of results at the end.
+-- wrk script: method and body from the environment, one JSON line of results at the end
+-- (errors: all of wrk's; among them non2xx, answers other than 2xx/3xx, and timeouts).
 -- With BENCH_PATH (e.g. "/v1/customers/{id}/benefits?key=BENCH") each request goes to a
 -- number drawn from BENCH_ID_MIN .. BENCH_ID_MAX, so the load spreads over the dataset.
 -- In BENCH_BODY, "{seq}" is the request's sequence number and each "{pair}" becomes
@@ -31,8 +32,9 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{"requests": %d, "errors": %d, "rps": %.2f, "p50_ms": %.3f, "p99_ms": %.3f}\n',
-    summary.requests, e.connect + e.read + e.write + e.status + e.timeout,
+    '{"requests": %d, "errors": %d, "non2xx": %d, "timeouts": %d, "rps": %.2f, ' ..
+    '"p50_ms": %.3f, "p99_ms": %.3f}\n',
+    summary.requests, e.connect + e.read + e.write + e.status + e.timeout, e.status, e.timeout,
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end

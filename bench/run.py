@@ -31,7 +31,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from dataset import BENEFIT_KEY, Dataset, load_dataset
+from dataset import BENEFIT_KEY, STACKED_KEY, Dataset, load_dataset
 from sqlalchemy import insert
 
 from loyalty import (
@@ -57,6 +57,8 @@ SECRET = "bench-secret-not-for-production-use"
 HEALTHZ = "healthz (baseline)"
 CHECK = "benefit check"
 USE = "benefit use"
+STACKED_CHECK = "stacked check (2 limits, hours)"
+STACKED_USE = "stacked use (2 limits, hours)"
 VALIDATE = "validate-consumptions (10 pairs)"
 ENTITLEMENTS = "entitlements lookup"
 WITHDRAW = "gift card withdrawal (one hot card)"
@@ -68,13 +70,25 @@ USE_P99_MS = 40.0
 RSS_MB = 200.0
 WARM_UP_SECONDS = 2
 LARGE_VS_SMALL = 1.2
+# The stacked benefit's rps/naive ratio against the single-limit benefit's (issue target: two
+# stacked limits and a time window stay within 10 % of the single limit's figures).
+STACKED_VS_SINGLE = 0.9
+STACKED = {STACKED_CHECK: CHECK, STACKED_USE: USE}
 VALIDATE_VS_NAIVE_CHECK = 0.5
 ENTITLEMENTS_VS_NAIVE_CHECK = 0.8
 # The race for the last points of a card: long enough for far more requests than points.
 DRAIN_SECONDS = 5
 # Each scenario's counterpart in the naive app, measured right after it, and the least rps
 # ratio to it (issue targets).
-NAIVE_PEER = {CHECK: CHECK, USE: USE, VALIDATE: CHECK, ENTITLEMENTS: CHECK}
+# The stacked benefit is judged against the naive app's plain single-limit check and use.
+NAIVE_PEER = {
+    CHECK: CHECK,
+    USE: USE,
+    STACKED_CHECK: CHECK,
+    STACKED_USE: USE,
+    VALIDATE: CHECK,
+    ENTITLEMENTS: CHECK,
+}
 TARGETS_VS_NAIVE = {
     CHECK: CHECK_VS_NAIVE,
     USE: USE_VS_NAIVE,
@@ -82,7 +96,10 @@ TARGETS_VS_NAIVE = {
     ENTITLEMENTS: ENTITLEMENTS_VS_NAIVE_CHECK,
 }
 # --only: the scenarios each choice runs (the loyalty ones are judged against the naive check).
-ONLY = {"benefits": (HEALTHZ, CHECK, USE), "loyalty": (HEALTHZ,)}
+ONLY = {
+    "benefits": (HEALTHZ, CHECK, STACKED_CHECK, USE, STACKED_USE),
+    "loyalty": (HEALTHZ,),
+}
 COMPARED_SIZES = (10_000, 1_000_000)
 
 
@@ -106,6 +123,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    # Among the errors: answers other than 2xx/3xx, and requests that timed out (wrk: 2 s).
+    non2xx: int = 0
+    timeouts: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,7 +227,14 @@ def drive(
         wrk(WARM_UP_SECONDS)
     output = wrk(duration or args.duration)
     report = json.loads(output.strip().splitlines()[-1])
-    return Result(report["rps"], report["p50_ms"], report["p99_ms"], report["errors"])
+    return Result(
+        report["rps"],
+        report["p50_ms"],
+        report["p99_ms"],
+        report["errors"],
+        report["non2xx"],
+        report["timeouts"],
+    )
 
 
 @contextmanager
@@ -246,19 +273,22 @@ def worker_rss_mb(pid: int) -> list[float]:
 
 
 def probe(base: str, key: str, customer_id: int) -> None:
-    """One check and one use before the load, so a failing endpoint shows its answer."""
+    """One check and one use of each benefit before the load, so a failing endpoint shows its
+    answer (a check that answers 200 but not valid too)."""
     headers = {"X-API-KEY": key}
     path = f"{base}/v1/customers/{customer_id}/benefits"
-    for response in (
-        httpx.get(path, params={"key": BENEFIT_KEY}, headers=headers),
-        httpx.post(f"{path}/{BENEFIT_KEY}/use", headers=headers),
-    ):
-        if response.status_code != 200:
-            print(
-                f"warning: {response.request.method} {response.request.url.path} answered "
-                f"{response.status_code}: {response.text}",
-                file=sys.stderr,
-            )
+    for benefit in (BENEFIT_KEY, STACKED_KEY):
+        check = httpx.get(path, params={"key": benefit}, headers=headers)
+        use = httpx.post(f"{path}/{benefit}/use", headers=headers)
+        for response in (check, use):
+            if response.status_code != 200:
+                print(
+                    f"warning: {response.request.method} {response.request.url} answered "
+                    f"{response.status_code}: {response.text}",
+                    file=sys.stderr,
+                )
+        if check.status_code == 200 and check.json() != [{"key": benefit, "valid": True}]:
+            print(f"warning: {benefit} is not usable: {check.text}", file=sys.stderr)
 
 
 def run(
@@ -298,18 +328,21 @@ def run(
         "oauth token (POST /oauth/token)": Scenario(
             f"{base}/oauth/token", method="POST", body=token_body, headers=(form,)
         ),
-        CHECK: Scenario(
+    }
+    # Each stacked scenario right after its single-limit peer, so both meet the same machine.
+    for name, benefit in ((CHECK, BENEFIT_KEY), (STACKED_CHECK, STACKED_KEY)):
+        scenarios[name] = Scenario(
             f"{base}/",
             headers=(key_header,),
-            path=f"/v1/customers/{{id}}/benefits?key={BENEFIT_KEY}",
-        ),
-        USE: Scenario(
+            path=f"/v1/customers/{{id}}/benefits?key={benefit}",
+        )
+    for name, benefit in ((USE, BENEFIT_KEY), (STACKED_USE, STACKED_KEY)):
+        scenarios[name] = Scenario(
             f"{base}/",
             method="POST",
             headers=(key_header,),
-            path=f"/v1/customers/{{id}}/benefits/{BENEFIT_KEY}/use",
-        ),
-    }
+            path=f"/v1/customers/{{id}}/benefits/{benefit}/use",
+        )
     if args.only:
         scenarios = {name: scenarios[name] for name in ONLY[args.only] if name in scenarios}
     serve = [
@@ -484,6 +517,13 @@ def report(args: argparse.Namespace, run: Run) -> None:
         figures += [ratio(r.rps, base.rps), ratio(r.p50_ms, base.p50_ms)]
         figures += [ratio(r.rps, naive.rps), ratio(r.p99_ms, naive.p99_ms)] if naive else ["-"] * 2
         print(f"{name:44}" + "".join(f"{f:>10}" for f in figures))
+    for name, r, _ in rows:
+        if r.errors:
+            sockets = r.errors - r.non2xx - r.timeouts
+            print(
+                f"  errors of {name.strip()}: {r.non2xx} answers not 2xx/3xx, "
+                f"{r.timeouts} timeouts, {sockets} socket errors"
+            )
     rss = ", ".join(f"{mb:.0f}" for mb in run.rss_mb)
     targets = [(f"RSS < {RSS_MB:.0f} MB per process", f"{rss} MB", max(run.rss_mb) < RSS_MB)]
     if USE in run.results:
@@ -496,6 +536,13 @@ def report(args: argparse.Namespace, run: Run) -> None:
             figure = run.results[name].rps / run.naive[name].rps
             label = f"{name} rps >= {least}x naive {NAIVE_PEER[name]}"
             targets.append((label, f"{figure:.2f}x", figure >= least))
+    for stacked, single in STACKED.items():
+        if all(name in run.results and name in run.naive for name in (stacked, single)):
+            mine = run.results[stacked].rps / run.naive[stacked].rps
+            theirs = run.results[single].rps / run.naive[single].rps
+            label = f"{stacked} rps/naive >= {STACKED_VS_SINGLE}x {single}'s"
+            figure = f"{mine:.2f} / {theirs:.2f} = {mine / theirs:.2f}x"
+            targets.append((label, figure, mine / theirs >= STACKED_VS_SINGLE))
     for name, ledger in run.ledgers.items():
         figure = (
             f"balance {ledger.balance}, ledger {ledger.ledger_sum}, "
@@ -511,6 +558,10 @@ def report(args: argparse.Namespace, run: Run) -> None:
         print(f"  {label:64}{figure:>32}  {verdict(ok)}")
     if not run.naive:
         print("  (the naive baseline runs on PostgreSQL only)")
+        for stacked, single in STACKED.items():
+            if stacked in run.results and single in run.results:
+                figure = run.results[stacked].rps / run.results[single].rps
+                print(f"  {stacked} rps / {single} rps: {figure:.2f}x (no naive peer)")
 
 
 def compare_sizes(small: Run, large: Run) -> None:
@@ -582,8 +633,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         choices=sorted(ONLY),
-        help="benefits: healthz, benefit check and use; loyalty: healthz and the loyalty paths "
-        "(each beside the naive baseline)",
+        help="benefits: healthz, benefit check and use, single-limit and stacked; loyalty: "
+        "healthz and the loyalty paths (each beside the naive baseline)",
     )
     args = parser.parse_args()
     if args.workers is None:

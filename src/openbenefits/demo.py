@@ -182,6 +182,7 @@ async def _define_benefits(
     partners: dict[str, Partner],
     rate: Rate,
     module: AdditionalModule,
+    now: datetime,
 ) -> None:
     """The seed's benefits: a cross-facility sauna the module grants 5 times a month, and a
     body scan (used by posting a weighing) the rate grants once a month."""
@@ -200,6 +201,7 @@ async def _define_benefits(
             additional_module_id=module.id,
             contingent=benefits_schemas.Contingent(uses=5, period=ContingentPeriod.MONTH),
         ),
+        now,
     )
     scan = await definitions.create_benefit(
         session,
@@ -216,6 +218,7 @@ async def _define_benefits(
             rate_id=rate.id,
             contingent=benefits_schemas.Contingent(uses=1, period=ContingentPeriod.MONTH),
         ),
+        now,
     )
 
 
@@ -240,7 +243,7 @@ async def _load_members(
         session, ACTOR, tenant_id, DEMO_MODULE.model_copy(update={"rate_ids": [rate.id]})
     )
     (offer,) = await modules.module_offers(session, tenant_id, [module.id])
-    await _define_benefits(session, tenant_id, partners, rate, module)
+    await _define_benefits(session, tenant_id, partners, rate, module, now)
     for reason in ("Moving away", "Too expensive", "Health reasons"):
         await modules.create_reason(session, ACTOR, tenant_id, reason)
     start = add_months(local_date(now, ZoneInfo(ZONE)).replace(day=1), -2)

@@ -13,7 +13,7 @@ async def test_benefits_are_listed_with_their_grants_and_can_be_changed(scene: S
     assert [(b["key"], b["crossFacility"]) for b in listed] == [("SAUNA", True)]
     (grant,) = listed[0]["grants"]
     assert grant["additionalModuleId"] == scene.module["id"]
-    assert grant["contingent"] == {"uses": 5, "period": "MONTH"}
+    assert grant["contingents"] == [{"uses": 5, "period": "MONTH"}]
     changed = expect(
         await client.patch(
             f"{scene.admin_base}/benefits/{scene.sauna['id']}",

@@ -63,7 +63,7 @@ async def test_the_modules_that_would_grant_the_benefit(chain, shop):
         {
             "contractId": shop["contract"]["id"],
             "additionalModule": shown,
-            "grants": [{"key": "SAUNA", "limit": 3, "period": "WEEK"}],
+            "grants": [{"key": "SAUNA", "limits": [{"limit": 3, "period": "WEEK"}]}],
         }
     ]
 

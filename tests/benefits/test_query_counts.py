@@ -23,3 +23,21 @@ async def test_check_and_use_do_not_grow_with_the_history(scene: Scene, db: Data
     # and event in one); SQLite has no data-modifying CTEs, so it writes them one by one.
     expected = (1, 4) if db.is_sqlite else (1, 2)
     assert counts == [expected, expected]
+
+
+async def test_stacked_limits_and_time_windows_add_no_round_trip_on_postgresql(
+    scene: Scene, db: Database
+):
+    await scene.grant(
+        scene.sauna,
+        rateId=scene.rate["id"],
+        contingents=[{"uses": 50, "period": "DAY"}, {"uses": 500, "period": "MONTH"}],
+        timeWindows=[{"days": ["SUNDAY"], "start": "00:00", "end": "00:00"}],
+    )
+    assert (await scene.use("SAUNA")).status_code == 200
+    async with statements(db) as checked:
+        assert await scene.check("SAUNA") == {"SAUNA": True}
+    async with statements(db) as used:
+        assert (await scene.use("SAUNA")).status_code == 200
+    # SQLite: the standing, a take per limit under a savepoint, the ledger row, its event.
+    assert (checked.count, used.count) == ((1, 7) if db.is_sqlite else (1, 2))

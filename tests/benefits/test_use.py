@@ -95,8 +95,14 @@ async def test_the_contingent_view_and_reversal(scene: Scene, clock, db):
                 select(OutboxEvent.event_type).where(OutboxEvent.event_type.like("BENEFIT_%"))
             )
         ).all()
-    assert sorted(set(events)) == ["BENEFIT_USAGE_REVERSED", "BENEFIT_USED"]
+    assert sorted(set(events)) == [
+        "BENEFIT_CONTINGENT_EXHAUSTED",
+        "BENEFIT_USAGE_REVERSED",
+        "BENEFIT_USED",
+    ]
     assert events.count("BENEFIT_USED") == 6
+    # The fifth use took the last one, and so did the use after the reversal.
+    assert events.count("BENEFIT_CONTINGENT_EXHAUSTED") == 2
 
 
 async def test_refusals_name_their_reason(scene: Scene):

@@ -19,28 +19,31 @@ async def _integration_page(browser, integration_id: int) -> str:
     return page.text
 
 
+async def _rate(client, headers, tenant) -> dict:
+    """A free rate of 12 months, through the admin API."""
+    return expect(
+        await client.post(
+            f"/admin/v1/tenants/{tenant.tenant_id}/rates",
+            json={
+                "name": "Premium 12",
+                "term": {"value": 12, "unit": "MONTH"},
+                "extensionTerm": {"value": 1, "unit": "MONTH"},
+                "cancellationPeriod": {"value": 1, "unit": "MONTH"},
+                "paymentFrequencies": [{"type": "FREE", "price": "0", "currency": "EUR"}],
+            },
+            headers=headers,
+        ),
+        201,
+    )
+
+
 async def test_a_partner_benefit_with_a_contingent_granted_by_a_module(
     signed_in, tenant, client, settings, clock, db
 ):
     admin = await signed_in(OperatorRole.TENANT_ADMIN)
     headers = admin_headers(settings, clock)
     base = f"/admin/v1/tenants/{tenant.tenant_id}"
-    rate = expect(
-        await client.post(
-            f"{base}/rates",
-            json={
-                "name": "Premium 12",
-                "term": {"value": 12, "unit": "MONTH"},
-                "extensionTerm": {"value": 1, "unit": "MONTH"},
-                "cancellationPeriod": {"value": 1, "unit": "MONTH"},
-                "paymentFrequencies": [
-                    {"type": "FREE", "price": "0", "currency": "EUR"},
-                ],
-            },
-            headers=headers,
-        ),
-        201,
-    )
+    rate = await _rate(client, headers, tenant)
     module = await admin.post(
         "/console/modules",
         **{
@@ -78,30 +81,25 @@ async def test_a_partner_benefit_with_a_contingent_granted_by_a_module(
         await client.get(f"{base}/partners/{tenant.partner_id}/benefits", headers=headers), 200
     )
     grants = f"{url}/benefits/{benefit['id']}/grants"
+    # The weekly limit is the form's second row, and the request's only contingent.
     zero = await admin.post(
-        grants,
-        source=f"module:{sauna['id']}",
-        **{"contingent.uses": "0", "contingent.period": "WEEK"},
+        grants, source=f"module:{sauna['id']}", **_limits(DAY="", WEEK="0", MONTH="")
     )
     assert zero.status_code == 422
-    assert f'id="grant-{benefit["id"]}-contingent.uses-error"' in zero.text
-    granted = await admin.post(
-        grants,
-        source=f"module:{sauna['id']}",
-        **{"contingent.uses": "3", "contingent.period": "WEEK"},
-    )
+    assert f'id="grant-{benefit["id"]}-contingents.1.uses-error"' in zero.text
+    granted = await admin.post(grants, source=f"module:{sauna['id']}", **_limits(WEEK="3"))
     assert granted.status_code == 303
     twice = await admin.post(grants, source=f"module:{sauna['id']}")
     assert "GRANT_EXISTS" in twice.text
     page = await _integration_page(admin, tenant.integration_id)
     assert "Module Sauna" in page
-    assert "3 per week" in page
+    assert "<td>3 per WEEK</td>" in page
 
     (stored,) = expect(
         await client.get(f"{base}/partners/{tenant.partner_id}/benefits", headers=headers), 200
     )
     assert stored["crossFacility"] is True
-    assert stored["grants"][0]["contingent"] == {"uses": 3, "period": "WEEK"}
+    assert stored["grants"][0]["contingents"] == [{"uses": 3, "period": "WEEK"}]
     assert stored["grants"][0]["additionalModuleId"] == sauna["id"]
 
     renamed = await admin.post(
@@ -132,6 +130,156 @@ async def test_a_partner_benefit_with_a_contingent_granted_by_a_module(
         "benefit_grant.removed",
     ]
     assert {actor for _, actor in actions} == {f"operator:{admin.operator_id}"}
+
+
+PERIODS = ("DAY", "WEEK", "MONTH", "YEAR", "TERM")
+WORKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+
+
+def _limits(**uses: str) -> dict[str, str]:
+    """The grant form's limit rows as a browser posts them: each period's uses (here: those
+    given) and its hidden period."""
+    fields = {}
+    for row, period in enumerate(PERIODS):
+        fields[f"contingents.{row}.period"] = period
+        if period in uses:
+            fields[f"contingents.{row}.uses"] = uses[period]
+    return fields
+
+
+def _window_rows(*rows: tuple[list[str], str, str]) -> dict[str, str | list[str]]:
+    """The grant form's three time window rows as a browser posts them: each row's days (with
+    the empty field before the boxes), from and until; the rows not given left empty."""
+    fields: dict[str, str | list[str]] = {}
+    for row in range(3):
+        days, start, end = rows[row] if row < len(rows) else ([], "", "")
+        fields[f"time_windows.{row}.days"] = ["", *days]
+        fields[f"time_windows.{row}.start"] = start
+        fields[f"time_windows.{row}.end"] = end
+    return fields
+
+
+async def _rate_and_benefit(client, headers, tenant, key: str) -> tuple[dict, dict]:
+    """A rate to grant from and a benefit of the integration's partner, through the admin API."""
+    base = f"/admin/v1/tenants/{tenant.tenant_id}"
+    rate = await _rate(client, headers, tenant)
+    benefit = expect(
+        await client.post(
+            f"{base}/partners/{tenant.partner_id}/benefits",
+            json={"key": key, "name": key.title()},
+            headers=headers,
+        ),
+        201,
+    )
+    return rate, benefit
+
+
+async def test_a_grant_with_stacked_limits_and_time_windows(
+    signed_in, tenant, client, settings, clock
+):
+    admin = await signed_in(OperatorRole.TENANT_ADMIN)
+    headers = admin_headers(settings, clock)
+    base = f"/admin/v1/tenants/{tenant.tenant_id}"
+    rate, benefit = await _rate_and_benefit(client, headers, tenant, "SAUNA")
+    url = f"/console/integrations/{tenant.integration_id}"
+    grants = f"{url}/benefits/{benefit['id']}/grants"
+    form = f"grant-{benefit['id']}"
+
+    async def post(fields: dict[str, str | list[str]]):
+        data = {"csrf": admin.csrf, "source": f"rate:{rate['id']}", **fields}
+        return await admin.client.post(grants, data=data)
+
+    async def stored() -> list[dict]:
+        read = expect(await client.get(f"{base}/benefits/{benefit['id']}", headers=headers), 200)
+        return read["grants"]
+
+    # The form as first shown: a uses field per period, three empty rows of time windows.
+    page = await _integration_page(admin, tenant.integration_id)
+    for row, period in enumerate(PERIODS):
+        assert (
+            f'<label for="{form}-contingents.{row}.uses">Uses per {period.lower()}</label>' in page
+        )
+        assert f'name="contingents.{row}.period" value="{period}"' in page
+    for row in range(3):
+        assert f'<label for="{form}-time_windows.{row}.start">From</label>' in page
+        assert (
+            f'id="{form}-time_windows.{row}.end" name="time_windows.{row}.end" type="time"' in page
+        )
+        assert f'name="time_windows.{row}.days" value="SUNDAY"' in page
+
+    # End before start: refused beside its row (the second), everything typed kept.
+    backwards = await post(
+        {
+            **_limits(DAY="1", MONTH="8"),
+            **_window_rows(([], "", ""), (WORKDAYS, "16:00", "10:00")),
+        }
+    )
+    assert backwards.status_code == 422
+    assert re.search(
+        rf'id="{form}-time_windows.1-error" role="alert">[^<]*end must be after start',
+        backwards.text,
+    )
+    assert re.search(rf'id="{form}-contingents.0.uses"[^>]*value="1"', backwards.text)
+    assert re.search(rf'id="{form}-contingents.2.uses"[^>]*value="8"', backwards.text)
+    assert re.search(rf'id="{form}-time_windows.1.start"[^>]*value="16:00"', backwards.text)
+    assert re.search(rf'id="{form}-time_windows.1.end"[^>]*value="10:00"', backwards.text)
+    assert 'name="time_windows.1.days" value="FRIDAY" checked' in backwards.text
+    assert 'name="time_windows.1.days" value="SATURDAY">' in backwards.text
+    assert 'name="time_windows.0.days" value="MONDAY">' in backwards.text
+    assert "<details open>" in backwards.text
+    assert await stored() == []
+
+    # A limit refused beside its own input: the monthly one, the request's second contingent.
+    no_uses = await post(_limits(DAY="1", WEEK="", MONTH="0"))
+    assert no_uses.status_code == 422
+    assert re.search(rf'id="{form}-contingents.2.uses-error" role="alert">[^<]*1', no_uses.text)
+    assert f'id="{form}-contingents.1.uses-error"' not in no_uses.text
+
+    # Hours without a day: the days of that row are asked for.
+    no_day = await post({**_window_rows(([], "10:00", "16:00"))})
+    assert no_day.status_code == 422
+    assert f'id="{form}-time_windows.0.days-error"' in no_day.text
+    assert await stored() == []
+
+    granted = await post(
+        {
+            **_limits(DAY="1", WEEK="", MONTH="8", YEAR="", TERM=""),
+            **_window_rows(([], "", ""), (WORKDAYS, "10:00", "16:00")),
+        }
+    )
+    assert granted.status_code == 303, granted.text
+    (grant,) = await stored()
+    assert grant["rateId"] == rate["id"]
+    assert grant["contingents"] == [{"uses": 1, "period": "DAY"}, {"uses": 8, "period": "MONTH"}]
+    assert grant["timeWindows"] == [{"days": WORKDAYS, "start": "10:00:00", "end": "16:00:00"}]
+    page = await _integration_page(admin, tenant.integration_id)
+    assert (
+        "<td>1 per DAY, 8 per MONTH; MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY 10:00-16:00</td>"
+        in page
+    )
+
+
+async def test_an_unlimited_grant_at_any_time(signed_in, tenant, client, settings, clock):
+    admin = await signed_in(OperatorRole.TENANT_ADMIN)
+    headers = admin_headers(settings, clock)
+    base = f"/admin/v1/tenants/{tenant.tenant_id}"
+    rate, benefit = await _rate_and_benefit(client, headers, tenant, "TOWEL")
+    # Every field as the browser sends it, all empty.
+    granted = await admin.client.post(
+        f"/console/integrations/{tenant.integration_id}/benefits/{benefit['id']}/grants",
+        data={
+            "csrf": admin.csrf,
+            "source": f"rate:{rate['id']}",
+            **_limits(DAY="", WEEK="", MONTH="", YEAR="", TERM=""),
+            **_window_rows(),
+        },
+    )
+    assert granted.status_code == 303, granted.text
+    read = expect(await client.get(f"{base}/benefits/{benefit['id']}", headers=headers), 200)
+    (grant,) = read["grants"]
+    assert (grant["contingents"], grant["timeWindows"]) == ([], None)
+    page = await _integration_page(admin, tenant.integration_id)
+    assert "<td>unlimited</td>" in page
 
 
 async def test_settings_keys_and_webhooks_of_an_integration(signed_in, tenant, client, db):

@@ -208,6 +208,18 @@ def _calls(template: Template) -> st.SearchStrategy[Call]:
             headers=_credential(template, credential) + retry,
         )
 
+    instants = st.sampled_from(
+        [None, None, "2026-11-21T10:00:00Z", "2026-12-01T00:30:00+01:00", "2026-11-22", "x"]
+    )
+
+    def dry_run(customer: str, key: str, at: str | None, credential: str) -> Call:
+        return Call(
+            "GET",
+            f"/v1/customers/{customer}/benefits/{key}/check",
+            () if at is None else (("at", at),),
+            headers=_credential(template, credential),
+        )
+
     numbers = st.sampled_from(
         [a.ids["customerNumber"]] * 3
         + [a.ids["consumerCustomerNumber"], b.ids["customerNumber"], 424242]
@@ -312,6 +324,7 @@ def _calls(template: Template) -> st.SearchStrategy[Call]:
             studio_credentials,
         ),
         st.builds(use, customer_ids, keys, studio_credentials, idempotency),
+        st.builds(dry_run, customer_ids, keys, instants, studio_credentials),
         st.builds(validate, pairs, optional_day, loyalty_credentials, rarely, rarely),
         st.builds(
             entitlements,
@@ -346,6 +359,7 @@ def _calls(template: Template) -> st.SearchStrategy[Call]:
         ),
         st.builds(by_card, st.just(a.ids["cardNumber"]), st.just(""), st.just("studio")),
         st.builds(use, st.just(holder), st.just(own_key), st.just("studio"), idempotency),
+        st.builds(dry_run, st.just(holder), st.just(own_key), st.just(None), st.just("studio")),
         st.builds(
             validate,
             st.lists(own_pairs, min_size=1, max_size=4),
@@ -476,6 +490,9 @@ def _common_case(template: Template) -> dict[tuple[str, str], Call]:
         ),
         ("POST", "/v1/customers/{customerId}/benefits/{benefitKey}/use"): Call(
             "POST", f"{customer}/benefits/{a['benefitKey']}/use", headers=studio
+        ),
+        ("GET", "/v1/customers/{customerId}/benefits/{benefitKey}/check"): Call(
+            "GET", f"{customer}/benefits/{a['benefitKey']}/check", headers=studio
         ),
         ("POST", f"{LOYALTY}/contracts/validate-consumptions"): Call(
             "POST",

@@ -5,7 +5,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from openbenefits.kit.db import Database
 from openbenefits.kit.encryption import Keyring
-from openbenefits.kit.migrations import alembic_config, current_revision, head_revision
+from openbenefits.kit.migrations import alembic_config, current_revision, head_revision, migrate
 from openbenefits.models import Base
 from tests.conftest import pg_admin
 
@@ -52,12 +51,7 @@ async def empty_database(database_url: str, tmp_path) -> AsyncIterator[Database]
 
 
 async def _migrate(database: Database, keyring: Keyring, revision: str, *, down: bool = False):
-    def move(connection):
-        config = alembic_config(connection, keyring)
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-    async with database.engine.begin() as connection:
-        await connection.run_sync(move)
+    await migrate(database.engine, revision, keyring, down=down)
 
 
 async def _subscription(database: Database) -> dict[str, object]:
@@ -66,14 +60,26 @@ async def _subscription(database: Database) -> dict[str, object]:
     return dict(row._mapping)
 
 
+# A tenant with a studio and a partner, in the columns every revision since 0012 has.
+A_TENANT = [
+    "INSERT INTO tenants (id, name, slug, time_zone) VALUES (7, 'T', 't', 'UTC')",
+    "INSERT INTO studios (id, tenant_id, name, time_zone, currency, locale)"
+    " VALUES (1, 7, 'S', 'UTC', 'EUR', 'de-DE')",
+    "INSERT INTO partners (id, tenant_id, name) VALUES (1, 7, 'P')",
+]
+
+
+async def _load(database: Database, statements: list[str]) -> None:
+    async with database.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+
+
 async def test_webhook_secrets_kept_in_clear_are_sealed_on_upgrade(empty_database):
     keyring = Keyring.from_secrets(b"the instance secret")
     await _migrate(empty_database, keyring, "0012")
     statements = [
-        "INSERT INTO tenants (id, name, slug, time_zone) VALUES (7, 'T', 't', 'UTC')",
-        "INSERT INTO studios (id, tenant_id, name, time_zone, currency, locale)"
-        " VALUES (1, 7, 'S', 'UTC', 'EUR', 'de-DE')",
-        "INSERT INTO partners (id, tenant_id, name) VALUES (1, 7, 'P')",
+        *A_TENANT,
         "INSERT INTO partner_integrations"
         " (id, tenant_id, partner_id, studio_id, active, direct_cancelation, direct_withdrawal)"
         " VALUES (1, 7, 1, 1, true, false, false)",
@@ -82,9 +88,7 @@ async def test_webhook_secrets_kept_in_clear_are_sealed_on_upgrade(empty_databas
         " VALUES (1, 7, 1, 'https://x.example', '[]', 'their-key', 'whsec_now', 'whsec_before',"
         " true)",
     ]
-    async with empty_database.engine.begin() as connection:
-        for statement in statements:
-            await connection.execute(text(statement))
+    await _load(empty_database, statements)
     await _migrate(empty_database, keyring, "0013")
     sealed = await _subscription(empty_database)
     assert not {"api_key", "secret", "previous_secret"} & sealed.keys()
@@ -108,3 +112,58 @@ async def test_webhook_secrets_kept_in_clear_are_sealed_on_upgrade(empty_databas
         "whsec_now",
         "whsec_before",
     )
+
+
+async def _rows(database: Database, query: str) -> list[tuple]:
+    async with database.engine.connect() as connection:
+        return [tuple(row) for row in (await connection.execute(text(query))).all()]
+
+
+async def test_grants_limits_and_counters_move_to_stacked_limits_and_back(empty_database):
+    keyring = Keyring.from_secrets(b"the instance secret")
+    await _migrate(empty_database, keyring, "0016")
+    statements = [
+        *A_TENANT,
+        "INSERT INTO benefits (id, tenant_id, partner_id, key, name, cross_facility)"
+        " VALUES (1, 7, 1, 'SAUNA', 'Sauna', false)",
+        "INSERT INTO rates (id, tenant_id, name, term_value, term_unit, extension_term_value,"
+        " extension_term_unit, cancellation_period_value, cancellation_period_unit)"
+        " VALUES (1, 7, 'R', 12, 'MONTH', 1, 'MONTH', 1, 'MONTH')",
+        "INSERT INTO benefit_grants (id, tenant_id, benefit_id, rate_id, uses, period)"
+        " VALUES (1, 7, 1, 1, 5, 'MONTH')",
+        "INSERT INTO benefit_grants (id, tenant_id, benefit_id, rate_id, uses, period, removed_at)"
+        " VALUES (2, 7, 1, 1, NULL, NULL, '2026-01-01 00:00:00')",
+        "INSERT INTO customers (id, tenant_id, studio_id, customer_number, uuid, status,"
+        " first_name, last_name, first_name_key, last_name_key)"
+        " VALUES (3, 7, 1, 'C3', '00000000-0000-4000-8000-000000000003', 'MEMBER',"
+        " 'A', 'B', 'a', 'b')",
+        "INSERT INTO api_keys (id, tenant_id, studio_id, name, prefix, key_hash, scopes)"
+        " VALUES (1, 7, 1, 'k', 'p', 'h', '[]')",
+        "INSERT INTO benefit_counters (id, tenant_id, grant_id, contract_id, period_start,"
+        " period_end, uses_limit, used)"
+        " VALUES (4, 7, 1, 9, '2026-11-01 00:00:00', '2026-12-01 00:00:00', 5, 2)",
+        "INSERT INTO benefit_usages (id, tenant_id, customer_id, benefit_id, benefit_key,"
+        " grant_id, contract_id, counter_id, period_start, period_end, studio_id, api_key_id,"
+        " channel, used_at) VALUES (1, 7, 3, 1, 'SAUNA', 1, 9, 4, '2026-11-01 00:00:00',"
+        " '2026-12-01 00:00:00', 1, 1, 'USE', '2026-11-02 10:00:00')",
+        "INSERT INTO benefit_usages (id, tenant_id, customer_id, benefit_id, benefit_key,"
+        " grant_id, contract_id, counter_id, period_start, period_end, studio_id, api_key_id,"
+        " channel, used_at) VALUES (2, 7, 3, 1, 'SAUNA', 1, 9, 4, '2026-11-01 00:00:00',"
+        " '2026-12-01 00:00:00', 1, 1, 'USE', '2026-11-03 10:00:00')",
+    ]
+    await _load(empty_database, statements)
+    await _migrate(empty_database, keyring, "0017")
+    assert await _rows(
+        empty_database, "SELECT grant_id, period, uses FROM benefit_grant_limits"
+    ) == [(1, "MONTH", 5)]
+    assert await _rows(
+        empty_database, "SELECT id, grant_id, period, customer_id, used FROM benefit_counters"
+    ) == [(4, 1, "MONTH", 3, 2)]
+    await _migrate(empty_database, keyring, "0016", down=True)
+    assert await _rows(
+        empty_database, "SELECT id, uses, period FROM benefit_grants ORDER BY id"
+    ) == [(1, 5, "MONTH"), (2, None, None)]
+    assert await _rows(empty_database, "SELECT id, counter_id FROM benefit_usages ORDER BY id") == [
+        (1, 4),
+        (2, 4),
+    ]

@@ -51,6 +51,8 @@ HOT = {
     ("GET", "/v1/customers/benefits"),
     ("GET", "/v1/customers/{customerId}/benefits"),
     ("POST", "/v1/customers/{customerId}/benefits/{benefitKey}/use"),
+    # The dry run of a use is read as often as the check it refines.
+    ("GET", "/v1/customers/{customerId}/benefits/{benefitKey}/check"),
     ("POST", "/customers/v2/benefits/contracts/validate-consumptions"),
     ("GET", "/customers/v2/benefits/entitlements/{customerNumber}/by-customer-number"),
     ("POST", "/customers/v2/benefits/contracts/{uuid}/points-transactions"),

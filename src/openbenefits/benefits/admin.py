@@ -80,13 +80,18 @@ async def create_grant(
     admin: Admin,
     tenant: AdminTenant,
     session: SessionDep,
+    clock: ClockDep,
     benefit_id: BenefitId,
     body: schemas.GrantCreate,
 ) -> schemas.GrantOut:
-    """A rate or module grants the benefit: unlimited, or ``uses`` per ``period``. Grants of one
-    benefit to one customer add up."""
+    """A rate or module grants the benefit: unlimited, or within each of its contingents (``1
+    per DAY`` and ``8 per MONTH``: a use must fit both), at any time or within its time windows
+    (weekdays and local hours of the studio of use). Grants of one benefit to one customer add
+    up. A grant is not edited: to change one, remove it and create its successor (answers as of
+    an earlier instant still read the old one)."""
     benefit = await definitions.get_benefit(session, tenant.id, benefit_id)
-    return definitions.render_grant(await definitions.create_grant(session, admin, benefit, body))
+    grant = await definitions.create_grant(session, admin, benefit, body, clock.now())
+    return definitions.render_grant(grant)
 
 
 @router.delete("/benefits/{benefitId}/grants/{grantId}", status_code=status.HTTP_204_NO_CONTENT)

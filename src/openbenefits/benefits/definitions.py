@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openbenefits.benefits import schemas
-from openbenefits.benefits.models import Benefit, BenefitGrant
+from openbenefits.benefits.models import PERIOD_ORDER, Benefit, BenefitGrant, BenefitGrantLimit
+from openbenefits.benefits.rights import Hours
 from openbenefits.contracts import modules
 from openbenefits.contracts import service as contracts_service
 from openbenefits.kit import audit
@@ -91,8 +92,14 @@ async def tenant_grants(
 
 
 async def create_grant(
-    session: AsyncSession, actor: Actor, benefit: Benefit, data: schemas.GrantCreate
+    session: AsyncSession,
+    actor: Actor,
+    benefit: Benefit,
+    data: schemas.GrantCreate,
+    now: datetime,
 ) -> BenefitGrant:
+    """A grant from ``now`` on (its start on the clock the rules read, so that answers as of
+    an earlier instant do not see it)."""
     if data.rate_id is not None:
         await contracts_service.get_rate(session, benefit.tenant_id, data.rate_id)
     if data.additional_module_id is not None:
@@ -102,8 +109,11 @@ async def create_grant(
         benefit_id=benefit.id,
         rate_id=data.rate_id,
         module_id=data.additional_module_id,
-        uses=data.contingent.uses if data.contingent else None,
-        period=data.contingent.period if data.contingent else None,
+        limits=[BenefitGrantLimit(period=limit.period, uses=limit.uses) for limit in data.limits()],
+        time_windows=[window.stored() for window in data.time_windows]
+        if data.time_windows
+        else None,
+        created_at=now,
     )
     session.add(grant)
     await flush_or_conflict(
@@ -133,18 +143,39 @@ async def remove_grant(
     audit.record_change(session, actor, "benefit_grant.removed", grant, benefitId=benefit.id)
 
 
+def limits_of(grant: BenefitGrant) -> list[BenefitGrantLimit]:
+    """The grant's limits, shortest period first."""
+    return sorted(grant.limits, key=lambda limit: PERIOD_ORDER[limit.period])
+
+
+def time_windows_of(grant: BenefitGrant) -> str | None:
+    """When a grant may be used, in words (``MONDAY, TUESDAY 10:00-16:00``); None: any time."""
+    hours = Hours.parse(grant.time_windows)
+    return hours.describe() if hours else None
+
+
+def describe(grant: BenefitGrant) -> str:
+    """What a grant allows, in words: ``1 per DAY, 8 per MONTH; MONDAY 10:00-16:00``."""
+    limits = ", ".join(f"{limit.uses} per {limit.period.value}" for limit in limits_of(grant))
+    hours = time_windows_of(grant)
+    return f"{limits or 'unlimited'}; {hours}" if hours else limits or "unlimited"
+
+
 def render_grant(grant: BenefitGrant) -> schemas.GrantOut:
-    contingent = (
-        schemas.ContingentOut(uses=grant.uses, period=grant.period)
-        if grant.uses is not None and grant.period is not None
-        else None
-    )
     return schemas.GrantOut(
         id=grant.id,
         benefit_id=grant.benefit_id,
         rate_id=grant.rate_id,
         additional_module_id=grant.module_id,
-        contingent=contingent,
+        contingents=[
+            schemas.ContingentOut(uses=limit.uses, period=limit.period)
+            for limit in limits_of(grant)
+        ],
+        time_windows=[schemas.TimeWindowOut.model_validate(w) for w in grant.time_windows]
+        if grant.time_windows
+        else None,
+        created_at=grant.created_at,
+        removed_at=grant.removed_at,
     )
 
 

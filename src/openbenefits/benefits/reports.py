@@ -90,18 +90,15 @@ async def exhausted_contingents(
 ) -> list[Lead]:
     """Contingents used up in the period running now, soonest renewed last (a lead is worth
     most when the wait is long), with their customers (home studio in ``studio_ids``)."""
-    holder = (
-        select(BenefitUsage.customer_id)
-        .where(BenefitUsage.counter_id == BenefitCounter.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     rows = await session.execute(
         select(Customer, Benefit.key, BenefitCounter.uses_limit, BenefitCounter.period_end)
         .select_from(BenefitCounter)
         .join(BenefitGrant, BenefitGrant.id == BenefitCounter.grant_id)
         .join(Benefit, Benefit.id == BenefitGrant.benefit_id)
-        .join(Customer, and_(Customer.id == holder, Customer.tenant_id == tenant_id))
+        .join(
+            Customer,
+            and_(Customer.id == BenefitCounter.customer_id, Customer.tenant_id == tenant_id),
+        )
         .where(
             BenefitCounter.tenant_id == tenant_id,
             BenefitCounter.period_end > now,

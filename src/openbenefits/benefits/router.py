@@ -1,6 +1,7 @@
 """Studio Open API: partner benefits (seeds 000, 001) at the reference's paths, plus the
 contingent, the usage history and reversal (documented extras beside the reference's shapes)."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
@@ -10,9 +11,10 @@ from openbenefits.benefits.models import BenefitUsage, BenefitUsageReversal
 from openbenefits.benefits.rights import CardRef
 from openbenefits.customers.card_numbers import CardNumberFormat
 from openbenefits.kit import idempotency
+from openbenefits.kit.clock import Clock
 from openbenefits.kit.pagination import Slice, make_slice, slice_offset
 from openbenefits.kit.routing import ClockDep, SessionDep, StudioRoute, WorkDep, fast
-from openbenefits.kit.schemas import ReferenceId, studio_error_responses
+from openbenefits.kit.schemas import Instant, ReferenceId, studio_error_responses
 from openbenefits.tenancy.auth import studio_principal
 from openbenefits.tenancy.principals import StudioPrincipal
 from openbenefits.tenancy.scopes import StudioScope as Scope
@@ -33,6 +35,18 @@ MAX_CARD_LENGTH = 100
 CustomerId = Annotated[ReferenceId, Path(alias="customerId")]
 BenefitKey = Annotated[str, Path(alias="benefitKey", max_length=MAX_KEY_LENGTH)]
 Keys = Annotated[list[str] | None, Query(alias="key", max_length=MAX_KEY_LENGTH)]
+At = Annotated[
+    Instant | None,
+    Query(
+        description="Beyond the reference: answer as of this instant (ISO 8601 with an offset), "
+        "past or future, from the grants' history and the ledger; now when absent."
+    ),
+]
+
+
+def _when(clock: Clock, at: datetime | None) -> tuple[datetime, bool]:
+    """The instant asked about, and whether it is one other than now (read from history)."""
+    return (clock.now(), False) if at is None else (at, True)
 
 
 def _validations(results: list[tuple[str, bool]]) -> list[schemas.BenefitValidationDto]:
@@ -57,11 +71,14 @@ async def get_benefits_by_card_number(
         CardNumberFormat, Query(alias="cardNumberFormat")
     ] = CardNumberFormat.DECIMAL,
     key: Keys = None,
+    at: At = None,
 ) -> list[schemas.BenefitValidationDto]:
-    """Which of the calling partner's benefits the card's holder can use now, in this studio."""
+    """Which of the calling partner's benefits the card's holder can use now (or ``at``), in
+    this studio."""
     card = CardRef(card_number, card_number_format)
+    now, as_of = _when(clock, at)
     return _validations(
-        await service.validate(await work.fetch(), principal, card, key or [], clock.now())
+        await service.validate(await work.fetch(), principal, card, key or [], now, as_of=as_of)
     )
 
 
@@ -77,12 +94,17 @@ async def get_benefits(
     principal: Reader,
     customer_id: CustomerId,
     key: Keys = None,
+    at: At = None,
 ) -> list[schemas.BenefitValidationDto]:
-    """Which of the calling partner's benefits (or of ``key``) the customer can use now, in this
-    studio: a running contract grants it, no restriction is in force, contingent is left, the
-    integration is active here and, away from the home studio, the benefit is cross-facility."""
+    """Which of the calling partner's benefits (or of ``key``) the customer can use now (or
+    ``at``), in this studio: the integration is active here and, away from the home studio, the
+    benefit is cross-facility; no restriction is in force; a running contract grants it; the
+    membership does not rest; the grant's time windows are open; every limit has a use left."""
+    now, as_of = _when(clock, at)
     return _validations(
-        await service.validate(await work.fetch(), principal, customer_id, key or [], clock.now())
+        await service.validate(
+            await work.fetch(), principal, customer_id, key or [], now, as_of=as_of
+        )
     )
 
 
@@ -90,7 +112,20 @@ async def get_benefits(
     "/{customerId}/benefits/{benefitKey}/use",
     operation_id="useBenefit",
     response_class=Response,
-    responses={200: {"description": "Benefit has been used."}},
+    responses={
+        200: {"description": "Benefit has been used."},
+        400: {
+            "headers": {
+                "Link": {
+                    "description": "Beyond the reference, on BENEFIT_NOT_GRANTED, "
+                    "BENEFIT_OUTSIDE_TIME_WINDOW and BENEFIT_CONTINGENT_EXHAUSTED: "
+                    '`</v1/customers/{customerId}/benefits/{benefitKey}/offers>; rel="offers"`, '
+                    "the modules that would make the benefit valid.",
+                    "schema": {"type": "string"},
+                }
+            }
+        },
+    },
 )
 @fast
 async def use_benefit(
@@ -103,8 +138,10 @@ async def use_benefit(
 ) -> Response:
     """Consume one use: 200 with no body, or 400 with the reason as ``errorCode``
     (``BENEFIT_NOT_FOUND``, ``BENEFIT_NOT_AVAILABLE_IN_STUDIO``, ``CUSTOMER_ACCESS_RESTRICTED``,
-    ``BENEFIT_NOT_GRANTED``, ``BENEFIT_CONTINGENT_EXHAUSTED``). With ``Idempotency-Key`` a
-    retried request counts once."""
+    ``BENEFIT_NOT_GRANTED``, ``BENEFIT_CONTRACT_IDLE``, ``BENEFIT_OUTSIDE_TIME_WINDOW``,
+    ``BENEFIT_CONTINGENT_EXHAUSTED``, whose message names the limit that is full). Refusals
+    that an additional module could lift carry ``Link: <.../offers>; rel="offers"``. With
+    ``Idempotency-Key`` a retried request counts once."""
     await service.use(
         work, principal, customer_id, benefit_key, clock.now(), idempotency_key=idempotency_key
     )
@@ -122,9 +159,41 @@ async def get_benefit_contingent(
     principal: Reader,
     customer_id: CustomerId,
     benefit_key: BenefitKey,
+    at: At = None,
 ) -> schemas.ContingentView:
-    """Beyond the reference: the customer's contingent of the benefit now, grant by grant."""
-    return await service.contingent(session, principal, customer_id, benefit_key, clock.now())
+    """Beyond the reference: the customer's contingent of the benefit now (or ``at``), grant by
+    grant and limit by limit."""
+    now, as_of = _when(clock, at)
+    return await service.contingent(session, principal, customer_id, benefit_key, now, as_of=as_of)
+
+
+@router.get(
+    "/{customerId}/benefits/{benefitKey}/check",
+    operation_id="checkBenefitUse",
+    response_model=schemas.BenefitCheck,
+)
+@fast
+async def check_benefit_use(
+    work: WorkDep,
+    clock: ClockDep,
+    principal: Reader,
+    customer_id: CustomerId,
+    benefit_key: BenefitKey,
+    at: At = None,
+) -> schemas.BenefitCheck:
+    """Beyond the reference: a dry run of ``use`` now (or ``at``): whether it would be taken
+    and, if not, the ``errorCode`` and message it would be refused with. Uses nothing."""
+    now, as_of = _when(clock, at)
+    refused = await service.check(
+        await work.fetch(), principal, customer_id, benefit_key, now, as_of=as_of
+    )
+    return schemas.BenefitCheck(
+        key=benefit_key,
+        at=now,
+        valid=refused is None,
+        error_code=refused.code if refused else None,
+        error_message=refused.message if refused else None,
+    )
 
 
 @router.get(

@@ -10,20 +10,42 @@ fails names the refusal):
 3. no access restriction is in force (``CUSTOMER_ACCESS_RESTRICTED``);
 4. a running contract grants it: a main contract of a granting rate, or a running module contract
    of a granting module on a running main contract (``BENEFIT_NOT_GRANTED``);
-5. one of those grants has uses left in its current period (``BENEFIT_CONTINGENT_EXHAUSTED``).
+5. the customer's membership does not rest: no idle period covers the day, in the home studio's
+   zone (``BENEFIT_CONTRACT_IDLE``; an idle period rests every contract of the customer's);
+6. one of those grants is open now: it has no time windows, or one contains the local time in the
+   calling studio's zone (``BENEFIT_OUTSIDE_TIME_WINDOW``);
+7. one of the open grants has a use left in every one of its limits
+   (``BENEFIT_CONTINGENT_EXHAUSTED``, naming the limit that is full).
+
+Refusals 4, 6 and 7 carry a ``Link`` to the offers that would make the benefit valid.
 
 Periods are calendar periods in the home studio's zone (or the granting contract's current term),
-so a use in studio B draws down the contingent held in studio A. Each grant and contract count
-their uses per period in a ``benefit_counters`` row; a use takes one with a single guarded upsert
-(``used < limit``), which the database serialises: a contingent of N admits exactly N uses.
+so a use in studio B draws down the contingent held in studio A. Each grant, contract and limit
+count their uses per period in a ``benefit_counters`` row whose check constraint keeps ``used``
+within the limit; a use adds one to the counter of each of the grant's limits in one statement
+(PostgreSQL) or savepoint (SQLite), which the database serialises: a contingent of N admits
+exactly N uses, and a use that one limit refuses takes nothing from the others.
 """
 
 from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Insert, bindparam, func, insert, null, select, update
+from sqlalchemy import (
+    CTE,
+    BindParameter,
+    Insert,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +67,7 @@ from openbenefits.benefits.rights import (
     Right,
     Standing,
     Viewpoint,
+    Window,
     standing,
 )
 from openbenefits.contracts import modules
@@ -74,8 +97,12 @@ async def _standing_for(
     customer: int | CardRef,
     key: str,
     now: datetime,
+    *,
+    as_of: bool = False,
 ) -> tuple[Standing, Offer]:
-    found = await standing(await driver.on_session(session), principal, customer, [key], now)
+    found = await standing(
+        await driver.on_session(session), principal, customer, [key], now, as_of=as_of
+    )
     offer = found.offer(key)
     if offer is None:
         raise _not_found(key)
@@ -89,9 +116,7 @@ def _not_found(key: str) -> InvalidRequest:
 # Checking
 
 
-def _availability_refusal(
-    holder: Holder, benefit: Offer, principal: StudioPrincipal
-) -> AppError | None:
+def _availability_refusal(holder: Holder, benefit: Offer, principal: Viewpoint) -> AppError | None:
     if not holder.active_in_calling_studio:
         return refusal(
             "BENEFIT_NOT_AVAILABLE_IN_STUDIO",
@@ -111,30 +136,69 @@ def _availability_refusal(
     return None
 
 
-def _refusal(
-    found: Standing, benefit: Offer, principal: StudioPrincipal, now: datetime
-) -> AppError | None:
-    """Why ``benefit`` cannot be used now, or None (rules 2-5 of the module docstring)."""
+def offers_link(customer_id: int, key: str) -> dict[str, str]:
+    """Where a refused use points the partner: the modules that would grant the benefit (a
+    header, so the reference's error body keeps its shape)."""
+    return {"Link": f'</v1/customers/{customer_id}/benefits/{key}/offers>; rel="offers"'}
+
+
+def _upsell(code: str, message: str, holder: Holder, benefit: Offer) -> InvalidRequest:
+    return InvalidRequest(message, code=code, headers=offers_link(holder.customer_id, benefit.key))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a benefit can be used, decided by the first rule that fails (the module
+    docstring's order), and the rights a use would draw on, in drawing order."""
+
+    refusal: AppError | None
+    rights: list[Right]
+
+
+def _verdict(found: Standing, benefit: Offer, principal: Viewpoint, now: datetime) -> Verdict:
     holder = found.holder
     refused = _availability_refusal(holder, benefit, principal)
     if refused is not None:
-        return refused
+        return Verdict(refused, [])
     if restriction_in_force(holder.restriction, local_date(now, holder.zone)):
-        return refusal("CUSTOMER_ACCESS_RESTRICTED", "The customer's access is restricted.")
+        return Verdict(
+            refusal("CUSTOMER_ACCESS_RESTRICTED", "The customer's access is restricted."), []
+        )
     mine = [right for right in found.rights if right.benefit_id == benefit.id]
     if not mine:
-        return refusal(
-            "BENEFIT_NOT_GRANTED", f"No running contract grants the benefit {benefit.key!r}."
+        message = f"No running contract grants the benefit {benefit.key!r}."
+        return Verdict(_upsell("BENEFIT_NOT_GRANTED", message, holder, benefit), [])
+    if holder.rest is not None:
+        message = (
+            f"The customer's membership rests from {holder.rest.start_date} to "
+            f"{holder.rest.end_date}: no contract grants {benefit.key!r} meanwhile."
         )
-    if all(right.remaining == 0 for right in mine):
-        return _exhausted(benefit)
-    return None
+        return Verdict(refusal("BENEFIT_CONTRACT_IDLE", message), [])
+    open_now = [
+        right for right in mine if right.hours is None or right.hours.open_at(now, holder.zone_here)
+    ]
+    if not open_now:
+        hours = "; ".join(right.hours.describe() for right in mine if right.hours is not None)
+        message = f"{benefit.key!r} can be used only {hours} (the studio's local time)."
+        return Verdict(_upsell("BENEFIT_OUTSIDE_TIME_WINDOW", message, holder, benefit), [])
+    usable_rights = [right for right in open_now if right.remaining != 0]
+    if not usable_rights:
+        return Verdict(_exhausted(holder, benefit, open_now[0].full()), [])
+    return Verdict(None, usable_rights)
 
 
-def _exhausted(benefit: Offer) -> InvalidRequest:
-    return refusal(
+def _exhausted(holder: Holder, benefit: Offer, window: Window | None) -> InvalidRequest:
+    ran_out = (
+        f"its limit of {window.describe()} is reached until "
+        f"{window.period.ends_at.astimezone(holder.zone).isoformat()}"
+        if window is not None
+        else "it is used up for the current period"
+    )
+    return _upsell(
         "BENEFIT_CONTINGENT_EXHAUSTED",
-        f"The contingent of {benefit.key!r} is used up for the current period.",
+        f"The contingent of {benefit.key!r} is exhausted: {ran_out}.",
+        holder,
+        benefit,
     )
 
 
@@ -144,38 +208,54 @@ async def validate(
     customer: int | CardRef,
     keys: Sequence[str],
     now: datetime,
+    *,
+    as_of: bool = False,
 ) -> list[tuple[str, bool]]:
     """For each of the partner's benefits (or each of ``keys``, in that order; a key the partner
-    does not have is not valid): whether the customer can use it now, in the calling studio."""
-    found = await standing(fetch, principal, customer, keys, now)
-    valid = {b.key: _refusal(found, b, principal, now) is None for b in found.offers}
+    does not have is not valid): whether the customer can use it at ``now`` (as it stood or
+    will stand then, with ``as_of``), in the calling studio."""
+    found = await standing(fetch, principal, customer, keys, now, as_of=as_of)
+    valid = {b.key: _verdict(found, b, principal, now).refusal is None for b in found.offers}
     if not keys:
         return list(valid.items())
     return [(key, valid.get(key, False)) for key in dict.fromkeys(keys)]
 
 
+async def check(
+    fetch: Fetch,
+    principal: StudioPrincipal,
+    customer: int | CardRef,
+    key: str,
+    now: datetime,
+    *,
+    as_of: bool = False,
+) -> AppError | None:
+    """A dry run of a use at ``now``: the refusal a use would meet, or None; nothing is used."""
+    found = await standing(fetch, principal, customer, [key], now, as_of=as_of)
+    benefit = found.offer(key)
+    if benefit is None:
+        return _not_found(key)
+    return _verdict(found, benefit, principal, now).refusal
+
+
 # Using
 
 
-def usable(found: Standing, key: str, principal: StudioPrincipal, now: datetime) -> Offer:
-    """The benefit ``key``, if the customer may use it now; else the refusal (400)."""
+def usable(found: Standing, key: str, principal: StudioPrincipal, now: datetime) -> Verdict:
+    """The rights a use of ``key`` may draw on now; else the refusal (400)."""
     benefit = found.offer(key)
     if benefit is None:
         raise _not_found(key)
-    refused = _refusal(found, benefit, principal, now)
-    if refused is not None:
-        raise refused
-    return benefit
+    verdict = _verdict(found, benefit, principal, now)
+    if verdict.refusal is not None:
+        raise verdict.refusal
+    return verdict
 
 
-_COUNTER_COLUMNS = (
-    "tenant_id",
-    "grant_id",
-    "contract_id",
-    "period_start",
-    "period_end",
-    "uses_limit",
-)
+# Columns of a counter the same for each limit of a right, and those of one limit (their
+# parameters carry the limit's index: one statement takes from several counters).
+_COUNTER_COLUMNS = ("tenant_id", "grant_id", "contract_id", "customer_id")
+_LIMIT_COLUMNS = ("period", "period_start", "period_end", "uses_limit")
 _USAGE_COLUMNS = (
     "tenant_id",
     "customer_id",
@@ -197,48 +277,81 @@ def _usage_param(column: str) -> BindParameter[Any]:
     return bindparam(column, type_=BenefitUsage.__table__.c[column].type)
 
 
+def _counter_param(column: str, name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=BenefitCounter.__table__.c[column].type)
+
+
 _RECORD_USAGE = (
     insert(BenefitUsage)
-    .values({column: _usage_param(column) for column in (*_USAGE_COLUMNS, "counter_id")})
+    .values({column: _usage_param(column) for column in _USAGE_COLUMNS})
     .returning(BenefitUsage.id)
 )
 
 
-@cache
-def _take_one_statement(dialect_name: str) -> Insert:
-    """One use from a counter: create the period's row at 1, or add 1 while below the limit;
-    answers the counter's id, or nothing when the contingent is exhausted. Built once per
-    dialect (the upsert is spelled alike on both, but each has its own construct)."""
+def _take_one(dialect_name: str, index: int, after: CTE | None = None) -> Insert:
+    """One use from a limit's counter: create the period's row at 1, or add 1. When the limit
+    is full the check constraint fails the statement (``_LIMIT_FULL``), so a use that takes
+    from several limits in one statement takes from none when any is full. ``after`` chains
+    the takes of one statement: each runs once the previous one has its row, so concurrent
+    uses lock a grant's counters in the same order."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(BenefitCounter).values(
-        {**{column: bindparam(column) for column in _COUNTER_COLUMNS}, "used": 1}
-    )
+    values: dict[str, Any] = {column: _counter_param(column, column) for column in _COUNTER_COLUMNS}
+    values |= {column: _counter_param(column, f"{column}_{index}") for column in _LIMIT_COLUMNS}
+    statement = dialect.insert(BenefitCounter)
+    if after is None:
+        statement = statement.values({**values, "used": 1})
+    else:
+        statement = statement.from_select(
+            [*values, "used"], select(*values.values(), literal(1)).select_from(after)
+        )
     upsert: Insert = statement.on_conflict_do_update(
-        index_elements=["grant_id", "contract_id", "period_start"],
-        set_={"used": BenefitCounter.used + 1, "uses_limit": statement.excluded.uses_limit},
-        where=BenefitCounter.used < statement.excluded.uses_limit,
-    ).returning(BenefitCounter.id)
+        index_elements=["grant_id", "contract_id", "period", "period_start"],
+        set_={"used": BenefitCounter.used + 1},
+    ).returning(BenefitCounter.used, BenefitCounter.uses_limit)
     return upsert
 
 
+_LIMIT_FULL = "within_limit"
+
+
+def _limit_full(error: IntegrityError) -> bool:
+    return _LIMIT_FULL in str(error.orig)
+
+
 @cache
-def _use_statement(counted: bool) -> Executable:
-    """PostgreSQL: a whole use in one statement, atomic even in autocommit: take one from the
-    period's counter (when the grant is counted), write the ledger row, write its event. Answers
-    the ledger row's id, or nothing when the counter is exhausted."""
+def _take_on_sqlite_statement(index: int) -> Insert:
+    return _take_one("sqlite", index)
+
+
+@cache
+def _use_statement(limits: int) -> Executable:
+    """PostgreSQL: a whole use in one statement, atomic even in autocommit: take one from each
+    limit's counter, write the ledger row, its event and, for each limit the use fills, a
+    ``BENEFIT_CONTINGENT_EXHAUSTED`` event. Answers the ledger row's id; fails on a full
+    limit."""
+    takes: list[CTE] = []
+    for index in range(limits):
+        takes.append(
+            _take_one("postgresql", index, takes[-1] if takes else None).cte(f"taken_{index}")
+        )
     values = [_usage_param(column) for column in _USAGE_COLUMNS]
-    if counted:
-        taken = _take_one_statement("postgresql").cte("taken")
-        source = select(*values, taken.c.id).select_from(taken)
-    else:
-        source = select(*values, null())
+    source = select(*values).select_from(takes[-1]) if takes else select(*values)
     recorded = (
         insert(BenefitUsage)
-        .from_select([*_USAGE_COLUMNS, "counter_id"], source)
+        .from_select(list(_USAGE_COLUMNS), source)
         .returning(BenefitUsage.id)
         .cte("recorded")
     )
-    return outbox.insert_event_from(recorded, recorded.c.id).returning(outbox.OutboxEvent.entity_id)
+    statement = outbox.insert_event_from(recorded, recorded.c.id)
+    for index, taken in enumerate(takes):
+        filled = outbox.insert_event_from(
+            recorded.join(taken, true()),
+            recorded.c.id,
+            where=taken.c.used == taken.c.uses_limit,
+            name=f"exhausted_{index}",
+        ).cte(f"exhausted_{index}")
+        statement = statement.add_cte(filled)
+    return statement.returning(outbox.OutboxEvent.entity_id)
 
 
 def _use_params(
@@ -251,88 +364,113 @@ def _use_params(
     idempotency_key: str | None,
 ) -> dict[str, Any]:
     holder = found.holder
-    return {
+    shortest = right.windows[0].period if right.windows else None
+    params: dict[str, Any] = {
         "tenant_id": holder.tenant_id,
         "customer_id": holder.customer_id,
         "benefit_id": benefit.id,
         "benefit_key": benefit.key,
         "grant_id": right.grant_id,
         "contract_id": right.contract_id,
-        "period_start": right.period.starts_at if right.period else None,
-        "period_end": right.period.ends_at if right.period else None,
-        "uses_limit": right.limit,
+        "period_start": shortest.starts_at if shortest else None,
+        "period_end": shortest.ends_at if shortest else None,
         "studio_id": principal.studio_id,
         "api_key_id": principal.api_key_id,
         "channel": channel.value,
         "used_at": now,
         "idempotency_key": idempotency_key,
     }
+    for index, window in enumerate(right.windows):
+        params |= {
+            f"period_{index}": window.unit.value,
+            f"period_start_{index}": window.period.starts_at,
+            f"period_end_{index}": window.period.ends_at,
+            f"uses_limit_{index}": window.limit,
+        }
+    return params
 
 
-async def _use_on_postgresql(
-    fetch: Fetch,
-    principal: StudioPrincipal,
-    customer: int | CardRef,
-    key: str,
-    now: datetime,
-    *,
-    channel: UsageChannel = UsageChannel.USE,
-    idempotency_key: str | None = None,
-) -> int:
-    """``use`` in two round trips: the standing, then one statement per attempt that takes a
-    use from the first right with one left (rights are in drawing order), records it and
-    writes its event. Atomic without a transaction, so ``fetch`` may run in autocommit."""
-    found = await standing(fetch, principal, customer, [key], now)
-    benefit = usable(found, key, principal, now)
-    event = outbox.event_params(
-        tenant_id=found.holder.tenant_id,
-        event_type=EventType.BENEFIT_USED,
-        content=_event_content(found.holder, benefit.key, principal.studio_id),
-        at=now,
-        studio_id=found.holder.home_studio_id,
-    )
-    for right in found.rights:
-        params = _use_params(found, benefit, right, principal, channel, now, idempotency_key)
-        rows = await fetch(_use_statement(right.limit is not None), {**params, **event})
-        if rows:
-            usage_id: int = rows[0]["entity_id"]
-            return usage_id
-    # Another request took the last use between our read and our write.
-    raise _exhausted(benefit)
-
-
-async def _record_use_in_transaction(
-    session: AsyncSession,
+def _use_event(
     found: Standing,
     benefit: Offer,
     principal: StudioPrincipal,
     now: datetime,
-    channel: UsageChannel,
-    idempotency_key: str | None,
+    filled: Window | None = None,
+) -> dict[str, Any]:
+    """The event of a use (``BENEFIT_USED``), or of the limit it ``filled``
+    (``BENEFIT_CONTINGENT_EXHAUSTED``): routed to the customer's home studio, where the
+    contingent is held."""
+    content = _event_content(found.holder, benefit.key, principal.studio_id)
+    if filled is not None:
+        content |= {
+            "period": filled.unit.value,
+            "limit": filled.limit,
+            "periodStart": filled.period.starts_at.isoformat(),
+            "periodEnd": filled.period.ends_at.isoformat(),
+        }
+    return {
+        "tenant_id": found.holder.tenant_id,
+        "event_type": EventType.BENEFIT_USED
+        if filled is None
+        else EventType.BENEFIT_CONTINGENT_EXHAUSTED,
+        "content": content,
+        "at": now,
+        "studio_id": found.holder.home_studio_id,
+    }
+
+
+async def _take_on_postgresql(
+    work: Work,
+    found: Standing,
+    benefit: Offer,
+    right: Right,
+    params: dict[str, Any],
+    principal: StudioPrincipal,
+    now: datetime,
 ) -> int:
-    """SQLite (no data-modifying CTEs): the writes of ``_use_on_postgresql`` as three statements,
-    in the request's write transaction."""
-    connection = await session.connection()
-    for right in found.rights:
-        params = _use_params(found, benefit, right, principal, channel, now, idempotency_key)
-        counter_id: int | None = None
-        if right.limit is not None:
-            counter_id = await connection.scalar(_take_one_statement("sqlite"), params)
-            if counter_id is None:
-                continue
-        recorded = await connection.execute(_RECORD_USAGE, {**params, "counter_id": counter_id})
-        usage_id: int = recorded.scalar_one()
-        await _emit(
-            session,
-            EventType.BENEFIT_USED,
-            usage_id,
-            found.holder,
-            benefit.key,
-            principal.studio_id,
-            now,
+    """One statement; in the request's transaction (a weighing, a claimed request) under a
+    savepoint, so that a full limit leaves the transaction usable."""
+    params = {**params, **outbox.event_params(**_use_event(found, benefit, principal, now))}
+    for index, window in enumerate(right.windows):
+        params |= outbox.event_params(
+            **_use_event(found, benefit, principal, now, window), name=f"exhausted_{index}"
         )
-        return usage_id
-    raise _exhausted(benefit)
+    statement = _use_statement(len(right.windows))
+    if work.bare:
+        rows = await (await work.fetch())(statement, params)
+    else:
+        session = await work.session()
+        async with session.begin_nested():
+            rows = await (await driver.on_session(session))(statement, params)
+    usage_id: int = rows[0]["entity_id"]
+    return usage_id
+
+
+async def _take_on_sqlite(
+    session: AsyncSession,
+    found: Standing,
+    benefit: Offer,
+    right: Right,
+    params: dict[str, Any],
+    principal: StudioPrincipal,
+    now: datetime,
+) -> int:
+    """SQLite (no data-modifying CTEs): the writes of ``_use_statement`` one by one, in the
+    request's write transaction; under a savepoint when there are several limits, so that a
+    full one gives back what the others took (a failed statement undoes only itself)."""
+    async with session.begin_nested() if len(right.windows) > 1 else nullcontext():
+        connection = await session.connection()
+        filled: list[Window] = []
+        for index, window in enumerate(right.windows):
+            counted = (await connection.execute(_take_on_sqlite_statement(index), params)).one()
+            if counted.used == counted.uses_limit:
+                filled.append(window)
+        usage_id: int = (await connection.execute(_RECORD_USAGE, params)).scalar_one()
+    for event in (None, *filled):
+        await outbox.emit(
+            session, entity_id=usage_id, **_use_event(found, benefit, principal, now, event)
+        )
+    return usage_id
 
 
 async def use(
@@ -346,28 +484,34 @@ async def use(
     idempotency_key: str | None = None,
 ) -> int:
     """Consume one use of ``key`` (400 with the reason when refused) and record it in the
-    ledger, in the unit of work; the ledger entry's id."""
-    try:
-        if work.on_postgresql:
-            return await _use_on_postgresql(
-                await work.fetch(),
-                principal,
-                customer,
-                key,
-                now,
-                channel=channel,
-                idempotency_key=idempotency_key,
+    ledger, in the unit of work; the ledger entry's id. Two round trips on PostgreSQL: the
+    standing, then one statement per right tried (rights are in drawing order), each atomic
+    without a transaction, so the unit may run bare, in autocommit."""
+    found = await standing(await work.fetch(), principal, customer, [key], now)
+    verdict = usable(found, key, principal, now)
+    benefit = found.offer(key)
+    assert benefit is not None
+    for right in verdict.rights:
+        params = _use_params(found, benefit, right, principal, channel, now, idempotency_key)
+        try:
+            if work.on_postgresql:
+                return await _take_on_postgresql(
+                    work, found, benefit, right, params, principal, now
+                )
+            return await _take_on_sqlite(
+                await work.session(), found, benefit, right, params, principal, now
             )
-        session = await work.session()
-        found = await standing(await work.fetch(), principal, customer, [key], now)
-        benefit = usable(found, key, principal, now)
-        return await _record_use_in_transaction(
-            session, found, benefit, principal, now, channel, idempotency_key
-        )
-    except IntegrityError as error:
-        raise Conflict(
-            "This Idempotency-Key was used for another use.", code="IDEMPOTENCY_KEY_REUSED"
-        ) from error
+        except IntegrityError as error:
+            if not _limit_full(error):
+                raise Conflict(
+                    "This Idempotency-Key was used for another use.",
+                    code="IDEMPOTENCY_KEY_REUSED",
+                ) from error
+    # Other requests took the last uses between our read and our writes: the refusal as the
+    # ledger stands now, naming the limit that is full.
+    found = await standing(await work.fetch(), principal, customer, [key], now)
+    refused = _verdict(found, benefit, principal, now).refusal
+    raise refused or _exhausted(found.holder, benefit, None)
 
 
 def _event_content(holder: Holder, benefit_key: str, used_in_studio_id: int) -> dict[str, Any]:
@@ -456,12 +600,18 @@ async def reverse(
     await flush_or_conflict(
         session, "This use was already reversed.", code="BENEFIT_USAGE_ALREADY_REVERSED"
     )
-    if usage.counter_id is not None:
-        await session.execute(
-            update(BenefitCounter)
-            .where(BenefitCounter.id == usage.counter_id, BenefitCounter.used > 0)
-            .values(used=BenefitCounter.used - 1)
+    # Given back to the counter of every limit of its grant the use was counted in.
+    await session.execute(
+        update(BenefitCounter)
+        .where(
+            BenefitCounter.grant_id == usage.grant_id,
+            BenefitCounter.contract_id == usage.contract_id,
+            BenefitCounter.period_start <= usage.used_at,
+            BenefitCounter.period_end > usage.used_at,
+            BenefitCounter.used > 0,
         )
+        .values(used=BenefitCounter.used - 1)
+    )
     audit.record_change(session, actor, "benefit_usage.reversed", usage, reason=reason)
     await _emit(
         session,
@@ -476,11 +626,17 @@ async def reverse(
 
 
 async def contingent(
-    session: AsyncSession, principal: StudioPrincipal, customer_id: int, key: str, now: datetime
+    session: AsyncSession,
+    principal: StudioPrincipal,
+    customer_id: int,
+    key: str,
+    now: datetime,
+    *,
+    as_of: bool = False,
 ) -> schemas.ContingentView:
-    """The customer's grants of ``key`` running now, each with its current period's count, and
-    their sum (no limit when one of them is unlimited; nothing granted is a limit of 0)."""
-    found, _ = await _standing_for(session, principal, customer_id, key, now)
+    """The customer's grants of ``key`` running at ``now``, each with its limits' counts in the
+    periods running then (as they stood or will stand then, with ``as_of``), and their sum."""
+    found, _ = await _standing_for(session, principal, customer_id, key, now, as_of=as_of)
     return _contingent_view(key, found.rights)
 
 
@@ -493,7 +649,14 @@ async def offers(
     grant: where a partner sends a customer whose use was refused."""
     found, offer = await _standing_for(session, principal, customer_id, key, now)
     terms = {
-        grant.module_id: schemas.GrantTerms(key=key, limit=grant.uses, period=grant.period)
+        grant.module_id: schemas.GrantTerms(
+            key=key,
+            limits=[
+                schemas.LimitTerms(limit=limit.uses, period=limit.period)
+                for limit in definitions.limits_of(grant)
+            ],
+            time_windows=definitions.time_windows_of(grant),
+        )
         for grant in await definitions.standing_grants(session, [offer.id])
         if grant.module_id is not None
     }
@@ -539,30 +702,48 @@ async def held_contingents(
     ]
 
 
+def _limit_view(window: Window) -> schemas.LimitContingent:
+    return schemas.LimitContingent(
+        period=window.unit,
+        limit=window.limit,
+        used=window.used,
+        remaining=window.remaining,
+        period_start=window.period.starts_at,
+        period_end=window.period.ends_at,
+    )
+
+
+def _grant_view(right: Right) -> schemas.GrantContingent:
+    # The grant's headline figures are its binding limit's: what is left is what fits them all.
+    binding = right.binding()
+    return schemas.GrantContingent(
+        grant_id=right.grant_id,
+        source=right.source,
+        contract_id=right.contract_id,
+        limit=binding.limit if binding else None,
+        period=binding.unit if binding else None,
+        used=binding.used if binding else 0,
+        remaining=right.remaining,
+        period_start=binding.period.starts_at if binding else None,
+        period_end=binding.period.ends_at if binding else None,
+        limits=[_limit_view(window) for window in right.windows],
+        time_windows=right.hours.describe() if right.hours else None,
+    )
+
+
 def _contingent_view(key: str, held: list[Right]) -> schemas.ContingentView:
-    unlimited = any(right.limit is None for right in held)
-    periods = [right.period for right in held if right.period is not None]
+    grants = [_grant_view(right) for right in held]
+    unlimited = any(grant.limit is None for grant in grants)
+    starts = [grant.period_start for grant in grants if grant.period_start is not None]
+    ends = [grant.period_end for grant in grants if grant.period_end is not None]
     return schemas.ContingentView(
         key=key,
-        limit=None if unlimited else sum(right.limit or 0 for right in held),
-        used=sum(right.used for right in held),
-        remaining=None if unlimited else sum(right.remaining or 0 for right in held),
-        period_start=max(p.starts_at for p in periods) if periods else None,
-        period_end=min(p.ends_at for p in periods) if periods else None,
-        grants=[
-            schemas.GrantContingent(
-                grant_id=right.grant_id,
-                source=right.source,
-                contract_id=right.contract_id,
-                limit=right.limit,
-                period=right.contingent_period,
-                used=right.used,
-                remaining=right.remaining,
-                period_start=right.period.starts_at if right.period else None,
-                period_end=right.period.ends_at if right.period else None,
-            )
-            for right in held
-        ],
+        limit=None if unlimited else sum(grant.limit or 0 for grant in grants),
+        used=sum(grant.used for grant in grants),
+        remaining=None if unlimited else sum(grant.remaining or 0 for grant in grants),
+        period_start=max(starts, default=None),
+        period_end=min(ends, default=None),
+        grants=grants,
     )
 
 

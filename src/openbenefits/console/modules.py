@@ -69,8 +69,9 @@ async def _catalogue_page(
     granted: dict[int, list[str]] = {}
     for grant, benefit in await definitions.tenant_grants(session, operator.tenant_id):
         if grant.module_id is not None:
-            contingent = f"{grant.uses} per {grant.period.lower()}" if grant.period else "unlimited"
-            granted.setdefault(grant.module_id, []).append(f"{benefit.key} ({contingent})")
+            granted.setdefault(grant.module_id, []).append(
+                f"{benefit.key} ({definitions.describe(grant)})"
+            )
     return render(
         request,
         "modules.html",

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from openbenefits.benefits import definitions
 from openbenefits.benefits import schemas as benefit_schemas
-from openbenefits.benefits.models import Benefit, BenefitGrant, ContingentPeriod
+from openbenefits.benefits.models import Benefit, BenefitGrant, ContingentPeriod, Weekday
 from openbenefits.console.auth import Catalogue, Studios, require_studio
 from openbenefits.console.forms import PageWithForm, PostedForm, refused_with
 from openbenefits.console.pages import (
@@ -47,7 +47,17 @@ PARTNER_SCOPES = [
     StudioScope.CUSTOMER_BENEFIT_READ,
     StudioScope.CUSTOMER_BENEFIT_WRITE,
 ]
+# The grant form: a number of uses per period, each a row of ``contingents`` (its period a
+# hidden field) left out when empty; and a few rows of ``time_windows``, each left out when
+# nothing in it is filled in. No limit: unlimited; no window: at any time.
 PERIODS = [(period.value, period.value.lower()) for period in ContingentPeriod]
+LIMIT_ROWS = {f"contingents.{row}": f"contingents.{row}.uses" for row in range(len(PERIODS))}
+WINDOW_ROWS = 3
+WINDOW_PARTS = ("days", "start", "end")
+WINDOW_FIELDS = tuple(
+    f"time_windows.{row}.{part}" for row in range(WINDOW_ROWS) for part in WINDOW_PARTS
+)
+WEEKDAYS = [(day.value, day.value[:3].title()) for day in Weekday]
 
 
 # Studios
@@ -157,8 +167,11 @@ async def _integration_view(
             for benefit in benefits
         },
         "source_of": lambda grant: labels.get(_source(grant), "?"),
+        "describe": definitions.describe,
         "sources": sources,
         "periods": PERIODS,
+        "window_rows": range(WINDOW_ROWS),
+        "weekdays": WEEKDAYS,
         "api_keys": await tenancy.integration_api_keys(session, tenant_id, integration.id),
         "scopes": [(scope.value, scope.value) for scope in StudioScope],
         "partner_scopes": [scope.value for scope in PARTNER_SCOPES],
@@ -263,23 +276,65 @@ async def create_grant(
     request: Request,
     operator: Catalogue,
     session: SessionDep,
+    clock: ClockDep,
     integration_id: IntegrationId,
     benefit_id: Annotated[Id, Path()],
 ) -> Response:
     form, integration, page = await _integration_form(request, session, operator, integration_id)
     benefit = await _partner_benefit(session, integration, benefit_id)
-    fields = {"GRANT_EXISTS": "source", "rate_id": "source", "additional_module_id": "source"}
+    windows, window_fields = _time_windows(form)
+    fields = {
+        "GRANT_EXISTS": "source",
+        "rate_id": "source",
+        "additional_module_id": "source",
+        **_limit_fields(form),
+        **window_fields,
+    }
     async with refused_with(session, form, name=f"grant-{benefit_id}", page=page, fields=fields):
         kind, _, source_id = form.get("source").partition(":")
         data = form.model(
             benefit_schemas.GrantCreate,
-            without=("source",),
-            unless={"contingent": "contingent.uses"},
+            without=("source", *WINDOW_FIELDS),
+            unless=LIMIT_ROWS,
             rate_id=source_id if kind == "rate" else None,
             additional_module_id=source_id if kind == "module" else None,
+            time_windows=windows,
         )
-        await definitions.create_grant(session, operator, benefit, data)
+        await definitions.create_grant(session, operator, benefit, data, clock.now())
     return _back_to(integration, "grant", "#benefits")
+
+
+def _limit_fields(form: PostedForm) -> dict[str, str]:
+    """Where an error about a limit goes: the request lists only the filled-in rows, so its
+    ``contingents.1`` may be the form's ``contingents.2`` (no weekly limit)."""
+    kept = [row for row, leading in enumerate(LIMIT_ROWS.values()) if form.get(leading)]
+    return {
+        f"contingents.{item}{member}": f"contingents.{row}.uses"
+        for item, row in enumerate(kept)
+        for member in ("", ".uses", ".period")
+    }
+
+
+def _time_windows(form: PostedForm) -> tuple[list[dict[str, Any]] | None, dict[str, str]]:
+    """The filled-in rows of time windows as the request's ``timeWindows`` (None: at any
+    time), and where an error about each goes: a row's own error (end before start) beside
+    the row, a member's beside its field."""
+    windows: list[dict[str, Any]] = []
+    fields: dict[str, str] = {}
+    for row in range(WINDOW_ROWS):
+        prefix = f"time_windows.{row}"
+        days = [day for day in form.lists.get(f"{prefix}.days", []) if day]
+        start, end = form.get(f"{prefix}.start"), form.get(f"{prefix}.end")
+        if not (days or start or end):
+            continue
+        item = f"time_windows.{len(windows)}"
+        # A part left empty is left out: the refusal says it is required.
+        parts = {"days": days, "start": start, "end": end}
+        windows.append({part: value for part, value in parts.items() if value})
+        fields[item] = prefix
+        fields.update({f"{item}.{part}": f"{prefix}.{part}" for part in WINDOW_PARTS})
+        fields.update({f"{item}.days.{index}": f"{prefix}.days" for index in range(len(days))})
+    return windows or None, fields
 
 
 @router.post("/integrations/{integration_id}/benefits/{benefit_id}/grants/{grant_id}/remove")

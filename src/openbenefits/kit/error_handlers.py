@@ -99,7 +99,9 @@ def render_error(
 
 async def handle_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthorized) else None
+    headers = dict(exc.headers)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = exc.challenge
     return render_error(
         request,
         exc.status_code,
@@ -107,7 +109,7 @@ async def handle_app_error(request: Request, exc: Exception) -> Response:
         exc.message,
         reference=exc.reference,
         extra=exc.extra,
-        headers=headers,
+        headers=headers or None,
     )
 
 

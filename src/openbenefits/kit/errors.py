@@ -15,11 +15,14 @@ class AppError(Exception):
         code: str | None = None,
         reference: str | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.code = code or self.default_code
         self.reference = reference
         self.extra = extra or {}
+        # Sent with the error answer (a refused use's ``Link`` to what would make it valid).
+        self.headers = headers or {}
         super().__init__(self.message)
 
 

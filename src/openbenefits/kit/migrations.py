@@ -7,7 +7,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openbenefits.kit.encryption import Keyring
 
@@ -30,13 +30,47 @@ def head_revision() -> str | None:
 
 
 async def upgrade_to_head(engine: AsyncEngine, keyring: Keyring | None = None) -> None:
-    def upgrade(connection: Connection) -> None:
+    await migrate(engine, "head", keyring)
+
+
+async def migrate(
+    engine: AsyncEngine, revision: str, keyring: Keyring | None = None, *, down: bool = False
+) -> None:
+    """Up (or ``down``) to ``revision`` in one transaction.
+
+    SQLite changes a table's constraints by rebuilding it (Alembic's batch mode), and dropping
+    the old copy would delete the rows other tables point at: its foreign keys are off while
+    the migrations run (SQLite's own procedure for schema changes) and checked before commit."""
+
+    def move(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
-        command.upgrade(alembic_config(connection, keyring), "head")
+        (command.downgrade if down else command.upgrade)(
+            alembic_config(connection, keyring), revision
+        )
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"The migration left rows pointing nowhere: {broken}")
 
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    async with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            await _foreign_keys(connection, on=False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(move)
+        finally:
+            if sqlite:
+                await _foreign_keys(connection, on=True)
+
+
+async def _foreign_keys(connection: AsyncConnection, *, on: bool) -> None:
+    # Outside any transaction, where SQLite heeds this pragma: on the driver's connection, as
+    # SQLAlchemy would open one first.
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     JSON,
     BigInteger,
     ColumnElement,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import FromClause
 
 from openbenefits.kit.db import Base, BigIntId
 
@@ -77,24 +77,31 @@ _INSERT_EVENT = (
 
 
 def insert_event_from(
-    source: CTE, entity_id: ColumnElement[int], content: ColumnElement[Any] | None = None
+    source: FromClause,
+    entity_id: ColumnElement[int],
+    content: ColumnElement[Any] | None = None,
+    *,
+    where: ColumnElement[bool] | None = None,
+    name: str = "event",
 ) -> Insert:
-    """An event for each row of ``source`` (a data-modifying CTE on PostgreSQL), so that a
-    change and its event are written by one statement. Parameters: ``event_params``; the
-    content is theirs unless ``content`` builds it from the row."""
+    """An event for each row of ``source`` (data-modifying CTEs on PostgreSQL) that meets
+    ``where``, so that a change and its event are written by one statement. Parameters:
+    ``event_params`` with the same ``name`` (one statement may write several kinds of event);
+    the content is theirs unless ``content`` builds it from the row."""
+    rows = select(
+        bindparam(f"{name}_tenant_id", type_=BigInteger),
+        bindparam(f"{name}_type", type_=String),
+        entity_id,
+        bindparam(f"{name}_studio_id", type_=BigInteger),
+        # JSON text, cast by the database: the statement may run on the bare driver, which
+        # binds no Python structures.
+        cast(bindparam(f"{name}_content", type_=String), JSON) if content is None else content,
+        bindparam(f"{name}_uuid", type_=String),
+        bindparam(f"{name}_at", type_=OutboxEvent.created_at.type),
+    ).select_from(source)
     return insert(OutboxEvent).from_select(
         ["tenant_id", "event_type", "entity_id", "studio_id", "content", "uuid", "created_at"],
-        select(
-            bindparam("event_tenant_id", type_=BigInteger),
-            bindparam("event_type", type_=String),
-            entity_id,
-            bindparam("event_studio_id", type_=BigInteger),
-            # JSON text, cast by the database: the statement may run on the bare driver, which
-            # binds no Python structures.
-            cast(bindparam("event_content", type_=String), JSON) if content is None else content,
-            bindparam("event_uuid", type_=String),
-            bindparam("event_at", type_=OutboxEvent.created_at.type),
-        ).select_from(source),
+        rows if where is None else rows.where(where),
     )
 
 
@@ -105,15 +112,16 @@ def event_params(
     content: dict[str, Any],
     at: datetime,
     studio_id: int | None = None,
+    name: str = "event",
 ) -> dict[str, Any]:
     """The parameters of ``insert_event_from``."""
     return {
-        "event_tenant_id": tenant_id,
-        "event_type": str(event_type),
-        "event_studio_id": studio_id,
-        "event_content": json.dumps(content),
-        "event_uuid": str(uuid.uuid4()),
-        "event_at": at,
+        f"{name}_tenant_id": tenant_id,
+        f"{name}_type": str(event_type),
+        f"{name}_studio_id": studio_id,
+        f"{name}_content": json.dumps(content),
+        f"{name}_uuid": str(uuid.uuid4()),
+        f"{name}_at": at,
     }
 
 

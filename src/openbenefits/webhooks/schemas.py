@@ -34,6 +34,8 @@ class EventType(StrEnum):
     # entityId: the usage's id (a row of the benefit usage ledger).
     BENEFIT_USED = "BENEFIT_USED"
     BENEFIT_USAGE_REVERSED = "BENEFIT_USAGE_REVERSED"
+    # The use that took a limit's last one in its period (content: the limit and its period).
+    BENEFIT_CONTINGENT_EXHAUSTED = "BENEFIT_CONTINGENT_EXHAUSTED"
     # entityId: the loyalty contract's id (its uuid is in the content).
     LOYALTY_CONTRACT_CREATED = "LOYALTY_CONTRACT_CREATED"
     LOYALTY_CONSUMER_ADDED = "LOYALTY_CONSUMER_ADDED"
