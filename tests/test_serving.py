@@ -26,11 +26,15 @@ def _free_port() -> int:
 
 
 def _start(
-    port: int, app: str = "tests.serving_apps.pid_app:app", env: dict[str, str] | None = None
+    port: int,
+    app: str = "tests.serving_apps.pid_app:app",
+    env: dict[str, str] | None = None,
+    grace: float = 30,
 ) -> subprocess.Popen[str]:
     code = (
         "from openbenefits.serving import serve; "
-        f"serve({app!r}, host='127.0.0.1', port={port}, workers=2, log_level='warning')"
+        f"serve({app!r}, host='127.0.0.1', port={port}, workers=2, grace={grace}, "
+        "log_level='warning')"
     )
     # A session of its own, so that the test can stop the supervisor and its processes at once.
     return subprocess.Popen(
@@ -215,3 +219,87 @@ def test_sigterm_stops_every_process(served):
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists()
     assert _pid_answering(port) is None
+
+
+class _Request(threading.Thread):
+    """A request in a thread of its own: its answer, or the error that ended it."""
+
+    def __init__(self, port: int, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.url = f"http://127.0.0.1:{port}/?seconds={seconds}"
+        self.answer: httpx.Response | None = None
+        self.error: Exception | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.answer = httpx.get(self.url, timeout=60)
+        except httpx.HTTPError as error:
+            self.error = error
+
+
+def _refused(port: int) -> bool:
+    """Whether a new connection goes unserved (refused, or reset by a socket closing)."""
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+    except httpx.TransportError:
+        return True
+    return False
+
+
+@pytest.fixture
+def slow(tmp_path: Path) -> Iterator[tuple[Callable[[float], subprocess.Popen[str]], Path]]:
+    """Start the slow app with a grace period; where its processes mark their lifespan's end."""
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    started: list[subprocess.Popen[str]] = []
+
+    def start(grace: float) -> subprocess.Popen[str]:
+        port = _free_port()
+        app = "tests.serving_apps.slow_app:app"
+        started.append(_start(port, app, {"SERVING_TEST_STOPPED": str(stopped)}, grace))
+        started[-1].port = port  # type: ignore[attr-defined]
+        return started[-1]
+
+    yield start, stopped
+    for supervisor in started:
+        _stop(supervisor)
+
+
+def test_a_stop_refuses_new_connections_and_finishes_the_requests_in_flight(slow):
+    start, stopped = slow
+    supervisor = start(grace=10)
+    port = supervisor.port
+    pids = _pids_answering(port, wanted=2)
+    in_flight = [_Request(port, seconds=3) for _ in range(4)]
+    time.sleep(0.5)  # the requests have reached their processes
+
+    supervisor.send_signal(signal.SIGTERM)
+    _eventually(lambda: _refused(port), "new connections were still taken", seconds=2)
+
+    assert supervisor.wait(timeout=30) == 0
+    for request in in_flight:
+        request.join()
+        assert request.error is None
+        assert request.answer is not None
+        assert request.answer.status_code == 200
+    # Each process ran its lifespan's shutdown to the end before it exited.
+    assert {int(path.name) for path in stopped.iterdir()} == pids
+
+
+def test_a_request_outlasting_the_grace_period_is_cut_and_the_server_still_stops(slow):
+    start, stopped = slow
+    supervisor = start(grace=1)
+    port = supervisor.port
+    pids = _pids_answering(port, wanted=2)
+    stuck = _Request(port, seconds=600)
+    time.sleep(0.5)
+
+    began = time.monotonic()
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(timeout=30) == 0
+    stuck.join(timeout=10)
+
+    assert time.monotonic() - began < 10
+    assert stuck.answer is None or stuck.answer.status_code >= 500
+    assert {int(path.name) for path in stopped.iterdir()} == pids

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from openbenefits import docs, ops
+from openbenefits import __version__, docs, ops
 from openbenefits.benefits import admin as benefits_admin
 from openbenefits.benefits import router as benefits_router
 from openbenefits.config import Settings
@@ -24,6 +24,7 @@ from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_catalogue import declare_codes
 from openbenefits.kit.error_handlers import install_error_handlers
+from openbenefits.kit.housekeeping import finish, periodically
 from openbenefits.kit.logging import configure_logging
 from openbenefits.kit.middleware import (
     BodyLimitMiddleware,
@@ -39,7 +40,10 @@ from openbenefits.tenancy import router as tenancy_router
 from openbenefits.tenancy.key_cache import PrincipalCache, Revocations
 from openbenefits.tenancy.token_cache import VerifiedTokens
 from openbenefits.webhooks import admin as webhooks_admin
+from openbenefits.webhooks import retention
 from openbenefits.webhooks import worker as webhooks_worker
+
+PURGE_EVERY = timedelta(hours=1)
 
 DESCRIPTION = """
 The system of record for benefits. Three surfaces over one core:
@@ -67,30 +71,44 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks = [
-            asyncio.create_task(
-                idempotency.purge_periodically(database, app_clock, every=timedelta(hours=1))
-            )
+        stop = asyncio.Event()
+        jobs = [
+            periodically(
+                "idempotency purge",
+                lambda: idempotency.purge_expired(database, app_clock.now()),
+                PURGE_EVERY,
+                stop,
+            ),
+            periodically(
+                "history purge",
+                lambda: retention.purge_history(database, app_clock.now(), settings.retention),
+                PURGE_EVERY,
+                stop,
+            ),
         ]
         if settings.run_worker_in_process:
-            worker = webhooks_worker.run(
-                database, app_clock, settings.keyring, settings.webhook_allowed_networks
+            jobs.append(
+                webhooks_worker.run(
+                    database, app_clock, settings.keyring, stop, settings.webhook_allowed_networks
+                )
             )
-            tasks.append(asyncio.create_task(worker))
+        tasks = [asyncio.create_task(job) for job in jobs]
         # What start-up built (modules, compiled statements, routes) lives as long as the
         # process: moved out of the collector's reach, so collections walk only what requests
         # allocate. Measured: about 20 % more benefit checks per second (bench/README.md).
         gc.collect()
         gc.freeze()
         yield
-        for task in tasks:
-            task.cancel()
+        # Shutting down (uvicorn has finished the requests in flight): the jobs finish what
+        # they hold, within the grace period.
+        stop.set()
+        await finish(tasks, settings.shutdown_grace)
         if db is None:
             await database.dispose()
 
     app = fast.FastDispatchApp(
         title="OpenBenefits",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         # Metrics are our own (kit/metrics.py); FastAPI's OpenTelemetry hooks would look for

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from openbenefits import serving
+from openbenefits import __version__, serving
 from openbenefits.config import Settings
 from openbenefits.console import operators
 from openbenefits.console.models import OperatorRole
@@ -21,6 +22,7 @@ from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.errors import AppError
+from openbenefits.kit.housekeeping import finish
 from openbenefits.kit.metrics import MULTIPROCESS_ENV
 from openbenefits.kit.migrations import upgrade_to_head
 from openbenefits.tenancy import schemas, service
@@ -35,6 +37,28 @@ operators_app = typer.Typer(help="Console operators.", no_args_is_help=True)
 app.add_typer(operators_app, name="operators")
 
 T = TypeVar("T")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"openbenefits {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """OpenBenefits: the benefits engine."""
+
 
 # The connections of a worker or of any other command: they run one thing at a time.
 WORKER_DB_CONNECTIONS = 4
@@ -112,6 +136,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        grace=Settings().shutdown_grace_seconds,
         log_config=None,
         access_log=False,
         proxy_headers=True,
@@ -125,7 +150,20 @@ def worker(ctx: typer.Context) -> None:
     clock = _clock(ctx)
 
     async def deliver(db: Database, settings: Settings) -> None:
-        await webhooks_worker.run(db, clock, settings.keyring, settings.webhook_allowed_networks)
+        # SIGTERM or SIGINT: the pass in hand is sent and recorded, then the command exits 0.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        delivering = asyncio.create_task(
+            webhooks_worker.run(
+                db, clock, settings.keyring, stop, settings.webhook_allowed_networks
+            )
+        )
+        await asyncio.wait(
+            [delivering, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED"
+        )
+        await finish([delivering], settings.shutdown_grace)
 
     _run_with_db(deliver)
 

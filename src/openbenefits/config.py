@@ -4,6 +4,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -109,6 +110,21 @@ class Settings(BaseSettings):
     # addresses are refused unless listed here (kit/network.py).
     webhook_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
     log_level: str = "INFO"
+    # Dispatched outbox events and finished webhook deliveries older than this are deleted
+    # (hourly, in batches: webhooks/retention.py); the usage and points ledgers never are.
+    history_retention_days: int = Field(default=30, ge=1)
+    # On SIGTERM a server process stops accepting, gives the requests in flight this long to
+    # finish, then gives its background jobs (webhook delivery, purges) as long again to finish
+    # the batch in hand; `openbenefits worker` finishes its delivery pass within it.
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.history_retention_days)
+
+    @property
+    def shutdown_grace(self) -> timedelta:
+        return timedelta(seconds=self.shutdown_grace_seconds)
 
     @cached_property
     def resolved_database_url(self) -> str:

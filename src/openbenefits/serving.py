@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 # uvicorn's default backlog.
 BACKLOG = 2048
-STOP_SECONDS = 30
+# On a stop, how long the supervisor waits for its processes beyond their own shutdown time
+# before it kills them.
+STOP_MARGIN_SECONDS = 5
 # A replacement waits RESTART_SECONDS, and twice as long as the one before when that one died
 # young too, up to MAX_RESTART_SECONDS. A process that lived STEADY_SECONDS did not die young.
 RESTART_SECONDS = 0.5
@@ -47,9 +49,16 @@ ORPHAN_STOP_SECONDS = 5
 _SERVING = b"serving"
 
 
-def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
+def serve(app: str, *, host: str, port: int, workers: int, grace: float, **options: Any) -> None:
     """Serve ``app`` (an import string, as uvicorn takes it) with ``workers`` processes;
-    ``options`` go to ``uvicorn.Config``."""
+    ``options`` go to ``uvicorn.Config``.
+
+    On SIGTERM or SIGINT every process stops accepting at once, gives the requests in flight up
+    to ``grace`` seconds to finish (then cuts them), and runs the app's lifespan shutdown, which
+    has ``grace`` again for its background jobs; the supervisor kills a process still running
+    after both, and a margin."""
+    options["timeout_graceful_shutdown"] = grace
+    stop_seconds = 2 * grace + STOP_MARGIN_SECONDS
     if workers == 1:
         uvicorn.run(app, host=host, port=port, **options)
         return
@@ -58,7 +67,7 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> No
         sockets = [_listening_socket(host, port) for _ in range(workers)]
     except OSError as error:
         raise SystemExit(f"cannot listen on {host}:{port}: {error.strerror}") from error
-    failure = _Supervisor(app, host, port, options).run(sockets)
+    failure = _Supervisor(app, host, port, options, stop_seconds).run(sockets)
     if failure:
         raise SystemExit(failure)
 
@@ -84,11 +93,14 @@ class _Slot:
 
 
 class _Supervisor:
-    def __init__(self, app: str, host: str, port: int, options: dict[str, Any]) -> None:
+    def __init__(
+        self, app: str, host: str, port: int, options: dict[str, Any], stop_seconds: float
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.options = options
+        self.stop_seconds = stop_seconds
         self.slots: list[_Slot] = []
         self.context = multiprocessing.get_context("spawn")
         self.stopping = False
@@ -194,7 +206,7 @@ class _Supervisor:
         processes = [slot.running.process for slot in self.slots if slot.running is not None]
         for process in processes:
             process.terminate()
-        deadline = time.monotonic() + STOP_SECONDS
+        deadline = time.monotonic() + self.stop_seconds
         for process in processes:
             process.join(max(deadline - time.monotonic(), 0))
             if process.is_alive():

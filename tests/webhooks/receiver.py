@@ -1,5 +1,5 @@
 """A real HTTP receiver on loopback, in the test process: records every request and answers
-with the statuses it is told to (then 200)."""
+with the statuses it is told to (then 200), as slowly as it is told to."""
 
 import asyncio
 import json
@@ -24,6 +24,9 @@ class Receiver:
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    # How long it takes to answer; set once a request has arrived.
+    delay: float = 0.0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail_next(self, *statuses: int) -> None:
         self.statuses.extend(statuses)
@@ -37,6 +40,8 @@ class Receiver:
         }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.requests.append(Received(headers, body))
+        self.arrived.set()
+        await asyncio.sleep(self.delay)
         status = self.statuses.pop(0) if self.statuses else 200
         answer = b"ok" if status < 300 else b"nope"
         reply = f"HTTP/1.1 {status} X\r\nContent-Length: {len(answer)}\r\nConnection: close"

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy import LargeBinary, String, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,8 +36,6 @@ from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Base, BigIntId, Database
 from openbenefits.kit.encryption import Keyring
 from openbenefits.kit.errors import Conflict, InvalidRequest, Unprocessable
-
-log = structlog.get_logger()
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -281,13 +278,3 @@ async def purge_expired(db: Database, now: datetime) -> int:
         )
         await session.commit()
     return int(getattr(result, "rowcount", 0))
-
-
-async def purge_periodically(db: Database, clock: Clock, every: timedelta) -> None:
-    """Run for the life of the server process; several processes purging at once is harmless."""
-    while True:
-        try:
-            await purge_expired(db, clock.now())
-        except Exception:  # a failed purge must not end the loop; the next one catches up
-            log.exception("purging idempotency keys failed")
-        await asyncio.sleep(every.total_seconds())

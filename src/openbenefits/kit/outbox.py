@@ -54,6 +54,8 @@ class OutboxEvent(Base):
             postgresql_where=text("dispatched_at IS NULL"),
             sqlite_where=text("dispatched_at IS NULL"),
         ),
+        # The retention purge finds old events by age (webhooks/retention.py).
+        Index("ix_outbox_events_created_at", "created_at"),
     )
 
 

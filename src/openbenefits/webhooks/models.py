@@ -47,6 +47,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
         Index("ix_webhook_deliveries_entity", "subscription_id", "entity_key", "id"),
+        # The retention purge finds old deliveries by age (webhooks/retention.py).
+        Index("ix_webhook_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

@@ -32,6 +32,7 @@ from standardwebhooks import Webhook
 from openbenefits.kit.clock import Clock
 from openbenefits.kit.db import Database
 from openbenefits.kit.encryption import Keyring
+from openbenefits.kit.housekeeping import wait_or_stop
 from openbenefits.kit.network import GuardedTransport, IPNetwork, TargetNotAllowed
 from openbenefits.kit.outbox import OutboxEvent
 from openbenefits.webhooks import service
@@ -145,12 +146,14 @@ async def run(
     db: Database,
     clock: Clock,
     keyring: Keyring,
+    stop: asyncio.Event,
     allowed_networks: Sequence[IPNetwork] = (),
     idle: timedelta = timedelta(seconds=1),
 ) -> None:
-    """Deliver for the life of the process, resting ``idle`` when nothing was due and no
-    backlog of events waits for fan-out."""
-    while True:
+    """Deliver until ``stop`` is set, resting ``idle`` when nothing was due and no backlog of
+    events waits for fan-out. A stop never interrupts a pass: the deliveries in hand are sent
+    and recorded first, so none waits out its lease after a clean shutdown."""
+    while not stop.is_set():
         try:
             taken = await fan_out(db, clock)
             attempted = await _deliver_claimed(db, clock, keyring, allowed_networks)
@@ -159,7 +162,7 @@ async def run(
             log.exception("webhook delivery pass failed")
             busy = False
         if not busy:
-            await asyncio.sleep(idle.total_seconds())
+            await wait_or_stop(stop, idle)
 
 
 @cache
