@@ -22,6 +22,7 @@ import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from openbenefits.config import Settings
 from openbenefits.serving import serve
 
 KEY = "BENCH"
@@ -110,6 +111,7 @@ if __name__ == "__main__":
         host="127.0.0.1",
         port=args.port,
         workers=args.workers,
+        grace=Settings().shutdown_grace_seconds,
         access_log=False,
         log_level="warning",
     )

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from openbenefits.app import create_app
 from openbenefits.config import Settings, normalise_database_url
+from openbenefits.kit import tracing
 from openbenefits.kit.blobstore import LocalBlobStore
 from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.db import Database
@@ -26,6 +27,7 @@ from openbenefits.models import Base
 from tests import probes
 from tests.chain import Chain, make_chain
 from tests.contract.reference import validate_response
+from tests.tracing import Traced
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SECRET = "test-secret-key-for-signing-and-hashing"
@@ -176,6 +178,20 @@ async def probe_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     probes.mount(app)
     async with _client(app, raise_app_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+async def traced(
+    settings: Settings, db: Database, clock: FixedClock, blobs: LocalBlobStore
+) -> AsyncIterator[Traced]:
+    """The app as ``app``, traced into memory (tests/tracing.py)."""
+    traced = Traced()
+    app = create_app(settings, db=db, clock=clock, blobs=blobs, tracer_provider=traced.provider)
+    try:
+        async with traced.serve(app):
+            yield traced
+    finally:
+        tracing.untrace_database(db)
 
 
 @pytest.fixture

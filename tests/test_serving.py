@@ -303,3 +303,49 @@ def test_a_request_outlasting_the_grace_period_is_cut_and_the_server_still_stops
     assert time.monotonic() - began < 10
     assert stuck.answer is None or stuck.answer.status_code >= 500
     assert {int(path.name) for path in stopped.iterdir()} == pids
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_openbenefits_serve_stops_cleanly_on_sigterm(tmp_path: Path, workers: str) -> None:
+    """The real command on SQLite, one process (uvicorn alone) or two (the supervisor): SIGTERM
+    ends it with exit code 0, well within its grace periods, the lifespan's jobs (webhook
+    worker, purges) stopped between runs."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "OPENBENEFITS_DATA_DIR": str(tmp_path),
+        "OPENBENEFITS_SHUTDOWN_GRACE_SECONDS": "10",
+        "OPENBENEFITS_LOG_LEVEL": "WARNING",
+    }
+    env.pop("OPENBENEFITS_DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [
+            Path(sys.executable).parent / "openbenefits",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _eventually(lambda: _healthy(port), "the server never answered", seconds=60)
+        began = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, server.stderr.read() if server.stderr else ""
+        assert time.monotonic() - began < 10
+    finally:
+        _stop(server)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False

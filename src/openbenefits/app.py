@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 from openbenefits import __version__, docs, ops
 from openbenefits.benefits import admin as benefits_admin
@@ -18,8 +19,8 @@ from openbenefits.contracts import memberships
 from openbenefits.contracts import router as contracts_router
 from openbenefits.customers import admin as customers_admin
 from openbenefits.customers import router as customers_router
-from openbenefits.kit import downloads, fast, idempotency
-from openbenefits.kit.blobstore import BlobStore, LocalBlobStore
+from openbenefits.kit import downloads, fast, idempotency, tracing
+from openbenefits.kit.blobstore import BlobStore, open_blob_store
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.error_catalogue import declare_codes
@@ -62,12 +63,19 @@ def create_app(
     db: Database | None = None,
     clock: Clock | None = None,
     blobs: BlobStore | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
+    """The service. Traced with ``tracer_provider``, or over OTLP when the environment names an
+    endpoint (kit/tracing.py); else not traced at all."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
     database = db or Database(settings.resolved_database_url, connections=settings.db_connections)
 
     app_clock = clock or SystemClock()
+    exporting = tracer_provider is None
+    tracer_provider = tracer_provider or tracing.provider_from_environment()
+    if tracer_provider is not None:
+        tracing.trace_database(database, tracer_provider)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -105,6 +113,8 @@ def create_app(
         await finish(tasks, settings.shutdown_grace)
         if db is None:
             await database.dispose()
+        if exporting and tracer_provider is not None:
+            tracer_provider.shutdown()  # exports the spans still buffered
 
     app = fast.FastDispatchApp(
         title="OpenBenefits",
@@ -124,7 +134,7 @@ def create_app(
     app.state.principals = PrincipalCache(settings.api_key_cache_seconds)
     app.state.revocations = Revocations.remembered_for(settings.api_key_cache_seconds)
     app.state.loyalty_tokens = VerifiedTokens(settings.signing_key, settings.oauth_audiences)
-    app.state.blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
+    app.state.blobs = blobs or open_blob_store(settings.blob_store_url, settings.data_dir / "blobs")
     install_error_handlers(app)
     # Inside the size limit: it parses what the limit admitted.
     app.add_middleware(JsonDepthMiddleware)
@@ -145,6 +155,9 @@ def create_app(
             uploads=customers_router.UPLOAD_PATHS,
         )
     app.add_middleware(RequestContextMiddleware)
+    if tracer_provider is not None:
+        # Outermost: the request's span is current for everything inside, fast routes included.
+        tracing.add_tracing(app, tracer_provider)
     # Routes are matched in order: the hot benefit paths first. Ahead of the customers router
     # too, so that /v1/customers/benefits is not taken for a customer id.
     app.include_router(benefits_router.router)

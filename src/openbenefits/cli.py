@@ -17,7 +17,7 @@ from openbenefits.config import Settings
 from openbenefits.console import operators
 from openbenefits.console.models import OperatorRole
 from openbenefits.demo import load_demo
-from openbenefits.kit import idempotency
+from openbenefits.kit import idempotency, tracing
 from openbenefits.kit.audit import SystemActor
 from openbenefits.kit.clock import Clock, SystemClock
 from openbenefits.kit.db import Database
@@ -150,6 +150,10 @@ def worker(ctx: typer.Context) -> None:
     clock = _clock(ctx)
 
     async def deliver(db: Database, settings: Settings) -> None:
+        # Traced over OTLP when the environment names an endpoint, as the server is.
+        provider = tracing.provider_from_environment()
+        if provider is not None:
+            tracing.trace_database(db, provider)
         # SIGTERM or SIGINT: the pass in hand is sent and recorded, then the command exits 0.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

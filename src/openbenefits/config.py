@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     # The largest document or profile image a client may upload (routes that take files accept
     # bodies this large plus the multipart framing).
     max_document_bytes: int = 10 * 1024 * 1024
+    # Where documents and profile images are kept: empty for data_dir/blobs, or
+    # s3://bucket/prefix, reached with boto3's own AWS_* environment (kit/blobstore.py).
+    # ``BLOB_STORE_URL`` (unprefixed) is honoured too.
+    blob_store_url: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "OPENBENEFITS_BLOB_STORE_URL", "BLOB_STORE_URL", "blob_store_url"
+        ),
+    )
     access_token_ttl_seconds: int = 900
     # The audiences a loyalty token may be issued for, comma-separated; a token request without
     # ``audience`` gets the first. Listing another issuer's audience lets a client written for it

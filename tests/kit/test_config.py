@@ -56,3 +56,13 @@ def test_prefixed_database_url_wins(monkeypatch):
     assert Settings(database_url="sqlite:///given.db").resolved_database_url == (
         "sqlite+aiosqlite:///given.db"
     )
+
+
+def test_blob_store_url_from_the_environment(monkeypatch):
+    monkeypatch.delenv("OPENBENEFITS_BLOB_STORE_URL", raising=False)
+    monkeypatch.delenv("BLOB_STORE_URL", raising=False)
+    assert Settings().blob_store_url == ""
+    monkeypatch.setenv("BLOB_STORE_URL", "s3://plain/files")
+    assert Settings().blob_store_url == "s3://plain/files"
+    monkeypatch.setenv("OPENBENEFITS_BLOB_STORE_URL", "s3://prefixed/files")
+    assert Settings().blob_store_url == "s3://prefixed/files"

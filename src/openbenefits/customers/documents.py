@@ -6,7 +6,9 @@ no signed URL names.
 """
 
 import asyncio
+import io
 import uuid
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,11 +21,13 @@ from openbenefits.kit.blobstore import BlobStore
 from openbenefits.kit.errors import InvalidRequest, NotFound, PayloadTooLarge
 
 
-def _check_size(data: bytes, max_bytes: int, field: str) -> None:
-    if len(data) > max_bytes:
+def _checked_size(file: BinaryIO, max_bytes: int, field: str) -> int:
+    size = files.size(file)
+    if size > max_bytes:
         raise PayloadTooLarge(
             f"{field} is larger than {max_bytes} bytes.", code="FILE_TOO_LARGE", reference=field
         )
+    return size
 
 
 def _audit(
@@ -46,14 +50,15 @@ async def upload_document(
     blobs: BlobStore,
     customer: Customer,
     *,
-    data: bytes,
+    file: BinaryIO,
     file_name: str | None,
     description: str | None,
     max_bytes: int,
 ) -> CustomerDocument:
-    """Keep a PDF, JPEG or PNG file for ``customer``, as sent, under a sanitised name."""
-    _check_size(data, max_bytes, "file")
-    kind = files.sniff(data)
+    """Keep a PDF, JPEG or PNG file for ``customer``, as sent, under a sanitised name. The file
+    is measured, sniffed and stored as a stream, never read whole into memory."""
+    size = _checked_size(file, max_bytes, "file")
+    kind = files.sniff(file)
     if kind is None:
         raise InvalidRequest(
             "file must be a PDF, JPEG or PNG file.",
@@ -66,12 +71,12 @@ async def upload_document(
         file_name=files.safe_file_name(file_name, kind),
         description=(description or "").strip() or None,
         content_type=kind.content_type,
-        size=len(data),
+        size=size,
         blob_key=f"documents/{uuid.uuid4().hex}",
     )
     session.add(document)
     await session.flush()
-    await blobs.put(document.blob_key, data, kind.content_type)
+    await blobs.put(document.blob_key, file, kind.content_type)
     _audit(
         session,
         actor,
@@ -124,19 +129,19 @@ async def set_image(
     blobs: BlobStore,
     customer: Customer,
     *,
-    data: bytes,
+    image: BinaryIO,
     max_bytes: int,
 ) -> tuple[str, str | None]:
-    """Make a JPEG of ``data`` the customer's profile image. Answers the new image's key and that
+    """Make a JPEG of ``image`` the customer's profile image. Answers the new image's key and that
     of the image it replaced, which the caller deletes once the change has committed (if it
     rolls back, the old image is still the one in use)."""
-    _check_size(data, max_bytes, "image")
-    jpeg = await asyncio.to_thread(files.profile_jpeg, data)
+    _checked_size(image, max_bytes, "image")
+    jpeg = await asyncio.to_thread(files.profile_jpeg, image)
     # Locked and re-read, so that of two concurrent updates the second replaces the first's image.
     await session.refresh(customer, ["image_key"], with_for_update=True)
     replaced, key = customer.image_key, f"images/{uuid.uuid4().hex}"
     customer.image_key = key
     await session.flush()
-    await blobs.put(key, jpeg, "image/jpeg")
+    await blobs.put(key, io.BytesIO(jpeg), "image/jpeg")
     _audit(session, actor, "image.updated", customer, size=len(jpeg))
     return key, replaced

@@ -6,6 +6,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -32,9 +33,23 @@ DOCUMENT_TYPES = (
 )
 
 
-def sniff(data: bytes) -> FileType | None:
-    """The allowed type whose signature ``data`` starts with, if any."""
-    return next((kind for kind in DOCUMENT_TYPES if data.startswith(kind.signature)), None)
+_SIGNATURE_BYTES = max(len(kind.signature) for kind in DOCUMENT_TYPES)
+
+
+def size(file: BinaryIO) -> int:
+    """The file's length in bytes, found without reading it; leaves it at its start."""
+    length = file.seek(0, io.SEEK_END)
+    file.seek(0)
+    return length
+
+
+def sniff(file: BinaryIO) -> FileType | None:
+    """The allowed type whose signature ``file`` starts with, if any, read from its first bytes
+    alone; leaves it at its start."""
+    file.seek(0)
+    head = file.read(_SIGNATURE_BYTES)
+    file.seek(0)
+    return next((kind for kind in DOCUMENT_TYPES if head.startswith(kind.signature)), None)
 
 
 def _shown(character: str) -> bool:
@@ -69,11 +84,11 @@ def _flattened(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def profile_jpeg(data: bytes) -> bytes:
-    """``data``, a JPEG or PNG image, turned upright, scaled to fit 1200 x 1200 (never enlarged)
+def profile_jpeg(file: BinaryIO) -> bytes:
+    """``file``, a JPEG or PNG image, turned upright, scaled to fit 1200 x 1200 (never enlarged)
     and encoded as a new JPEG without the original's metadata."""
     try:
-        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+        with Image.open(file, formats=("JPEG", "PNG")) as image:
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise _refused(

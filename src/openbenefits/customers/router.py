@@ -293,7 +293,7 @@ async def upload_document(
         principal,
         blobs,
         customer,
-        data=await file.read(),
+        file=file.file,
         file_name=file.filename,
         description=description,
         max_bytes=settings.max_document_bytes,
@@ -342,7 +342,7 @@ async def update_image(
         principal,
         blobs,
         customer,
-        data=await image.read(),
+        image=image.file,
         max_bytes=settings.max_document_bytes,
     )
     if replaced:

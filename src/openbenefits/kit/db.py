@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import Tracer, TracerProvider
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -128,6 +129,10 @@ class Database:
             self.driver_pool = driver.Pool(self.url, budget.fast_path)
         # Read once: the engine's property is a proxy, and the fast path compiles with it.
         self.dialect = self.read_engine.dialect
+        # Set while the process traces (kit/tracing.trace_database): the bare driver's
+        # statements and the webhook worker's deliveries are spans of theirs.
+        self.tracer_provider: TracerProvider | None = None
+        self.tracer: Tracer | None = None
         self._writers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 

@@ -1,8 +1,9 @@
-"""Expiring, signed download URLs for blobs, and the public route that serves them.
+"""Expiring download URLs for blobs, and the public route that serves ours.
 
-A URL carries the blob key, an expiry instant and an HMAC of both under a key derived from the
-instance secret. Whoever holds the URL may download until it expires, with no credentials and no
-database lookup; changing any part of it breaks the signature.
+A store that presigns its own URLs (S3) is downloaded from directly. Otherwise a URL carries the
+blob key, an expiry instant and an HMAC of both under a key derived from the instance secret.
+Whoever holds the URL may download until it expires, with no credentials and no database lookup;
+changing any part of it breaks the signature.
 """
 
 import hashlib
@@ -13,11 +14,19 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 
-from openbenefits.kit.blobstore import BlobNotFound
+from openbenefits.kit.blobstore import DOWNLOAD_CACHE_CONTROL, BlobNotFound, BlobStore
 from openbenefits.kit.errors import Forbidden, NotFound
-from openbenefits.kit.routing import BlobsDep, ClockDep, SettingsDep, get_clock, get_settings
+from openbenefits.kit.routing import (
+    BlobsDep,
+    ClockDep,
+    SettingsDep,
+    get_blobs,
+    get_clock,
+    get_settings,
+)
 from openbenefits.kit.schemas import problem_responses
 from openbenefits.kit.security import derive_key
 
@@ -33,13 +42,18 @@ def _signature(master: bytes, key: str, expires: int) -> bytes:
 
 @dataclass(frozen=True)
 class DownloadUrls:
-    """Signs download URLs for one request: absolute under its base URL, valid from its now."""
+    """Download URLs for one request, valid for ``DOWNLOAD_TTL``: the store's presigned URLs, or
+    ours, signed, absolute under the request's base URL and valid from its now."""
 
+    blobs: BlobStore
     base_url: str
     master: bytes
     now: datetime
 
     def url(self, key: str) -> str:
+        presigned = self.blobs.presigned_url(key, DOWNLOAD_TTL)
+        if presigned is not None:
+            return presigned
         expires = int((self.now + DOWNLOAD_TTL).timestamp())
         signature = _signature(self.master, key, expires).decode()
         query = urlencode({"expires": expires, "signature": signature})
@@ -57,7 +71,10 @@ def verify(master: bytes, key: str, expires: str, signature: str, now: datetime)
 
 async def _download_urls(request: Request) -> DownloadUrls:
     return DownloadUrls(
-        str(request.base_url), get_settings(request).signing_key, get_clock(request).now()
+        get_blobs(request),
+        str(request.base_url),
+        get_settings(request).signing_key,
+        get_clock(request).now(),
     )
 
 
@@ -76,17 +93,21 @@ async def download(
     blobs: BlobsDep,
     expires: str = "",
     signature: str = "",
-) -> Response:
+) -> StreamingResponse:
     """A file behind a signed URL from the studio Open API (documents, profile images); the URL
     stops working 15 minutes after it was issued."""
     verify(settings.signing_key, key, expires, signature, clock.now())
     try:
-        data, content_type = await blobs.get(key)
+        blob = await blobs.get(key)
     except BlobNotFound as error:
         raise NotFound("The file no longer exists.", code="FILE_NOT_FOUND") from error
-    # Personal documents: never kept by shared caches, never reinterpreted by a browser.
-    return Response(
-        data,
-        media_type=content_type,
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    # Personal documents: never reinterpreted by a browser either.
+    return StreamingResponse(
+        blob.chunks,
+        media_type=blob.content_type,
+        headers={
+            "Content-Length": str(blob.size),
+            "Cache-Control": DOWNLOAD_CACHE_CONTROL,
+            "X-Content-Type-Options": "nosniff",
+        },
     )

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import URL, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -44,9 +45,27 @@ async def on_session(session: AsyncSession) -> Fetch:
     return on_connection(await session.connection())
 
 
-def on_driver(connection: Any, dialect: Dialect) -> Fetch:
-    """Statements run on a bare asyncpg connection, each committing on its own."""
-    return partial(_fetch, connection, dialect)
+def on_driver(connection: Any, dialect: Dialect, tracer: Tracer | None = None) -> Fetch:
+    """Statements run on a bare asyncpg connection, each committing on its own; each a span of
+    ``tracer``'s, if the process traces (SQLAlchemy's statements are traced by its
+    instrumentation, which never sees these)."""
+    fetch = partial(_fetch, connection, dialect)
+    return fetch if tracer is None else partial(_traced, tracer, dialect, fetch)
+
+
+async def _traced(
+    tracer: Tracer,
+    dialect: Dialect,
+    fetch: Fetch,
+    statement: Executable,
+    params: Mapping[str, Any],
+) -> Sequence[Mapping[Any, Any]]:
+    text = _prepare(statement, dialect).text
+    operation = text.split(None, 1)[0]
+    # The attributes SQLAlchemy's instrumentation gives its statements: one vocabulary per trace.
+    attributes = {"db.system": "postgresql", "db.statement": text, "db.operation": operation}
+    with tracer.start_as_current_span(operation, kind=SpanKind.CLIENT, attributes=attributes):
+        return await fetch(statement, params)
 
 
 @dataclass(frozen=True)

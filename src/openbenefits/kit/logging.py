@@ -1,14 +1,18 @@
-"""JSON logs on stdout, carrying the request's ids from structlog's context variables."""
+"""JSON logs on stdout, carrying the request's ids from structlog's context variables and the
+trace's and span's ids while a span is in progress."""
 
 import logging
 import sys
 
 import structlog
 
+from openbenefits.kit.tracing import add_trace_ids
+
 
 def configure_logging(level: str = "INFO") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

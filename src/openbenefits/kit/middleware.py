@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 
 import structlog
+from opentelemetry.trace import Span
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from openbenefits.kit.error_handlers import (
 )
 from openbenefits.kit.errors import PayloadTooLarge
 from openbenefits.kit.metrics import observe_request
+from openbenefits.kit.tracing import recording_span, trace_id
 
 log = structlog.get_logger()
 
@@ -30,7 +32,10 @@ _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    """Gives each request an id, echoes ``X-Correlation-Id``, logs and measures the request."""
+    """Gives each request an id, echoes ``X-Correlation-Id``, logs and measures the request.
+
+    When the request is traced, its id is the trace's id (so ``X-Request-Id``, the logs and the
+    ``traceId`` of an error body all name the trace) and its span is named by the route."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,7 +45,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = uuid.uuid4().hex
+        span = recording_span()
+        request_id = trace_id(span) if span else uuid.uuid4().hex
         offered = headers.get("x-correlation-id", "")
         correlation_id = offered if _CORRELATION_ID.match(offered) else request_id
         request_id_var.set(request_id)
@@ -59,6 +65,8 @@ class RequestContextMiddleware:
             nonlocal status, status_sent
             if message["type"] == "http.response.start":
                 status, status_sent = message["status"], True
+                if span:  # before the response ends it
+                    _name_by_route(span, scope)
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -89,6 +97,12 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
             )
+
+
+def _name_by_route(span: Span, scope: Scope) -> None:
+    template = getattr(scope.get("route"), "path", "<unmatched>")
+    span.update_name(f"{scope['method']} {template}")
+    span.set_attribute("http.route", template)
 
 
 class BodyLimitMiddleware:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import FromClause
 
 from openbenefits.kit.db import Base, BigIntId
+from openbenefits.kit.tracing import current_traceparent
 
 
 class OutboxEvent(Base):
@@ -44,6 +45,9 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
     # Set once a consumer has taken the event.
     dispatched_at: Mapped[datetime | None]
+    # The W3C traceparent of the span that caused the event, when it was traced: its consumers
+    # continue that trace (the webhook delivery's span).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
     # The events still waiting, in id order: consumers take the oldest without reading the
     # dispatched ones (an index on dispatched_at left them to a scan of the whole table).
@@ -70,6 +74,7 @@ _INSERT_EVENT = (
         studio_id=bindparam("studio_id"),
         content=bindparam("content", type_=OutboxEvent.content.type),
         uuid=bindparam("uuid"),
+        traceparent=bindparam("traceparent", type_=String),
         created_at=func.coalesce(
             bindparam("at", type_=OutboxEvent.created_at.type), func.current_timestamp()
         ),
@@ -99,10 +104,12 @@ def insert_event_from(
         # binds no Python structures.
         cast(bindparam(f"{name}_content", type_=String), JSON) if content is None else content,
         bindparam(f"{name}_uuid", type_=String),
+        bindparam(f"{name}_traceparent", type_=String),
         bindparam(f"{name}_at", type_=OutboxEvent.created_at.type),
     ).select_from(source)
+    columns = ["tenant_id", "event_type", "entity_id", "studio_id", "content", "uuid"]
     return insert(OutboxEvent).from_select(
-        ["tenant_id", "event_type", "entity_id", "studio_id", "content", "uuid", "created_at"],
+        [*columns, "traceparent", "created_at"],
         rows if where is None else rows.where(where),
     )
 
@@ -123,6 +130,7 @@ def event_params(
         f"{name}_studio_id": studio_id,
         f"{name}_content": json.dumps(content),
         f"{name}_uuid": str(uuid.uuid4()),
+        f"{name}_traceparent": current_traceparent(),
         f"{name}_at": at,
     }
 
@@ -149,6 +157,7 @@ async def emit(
             "studio_id": studio_id,
             "content": content,
             "uuid": str(uuid.uuid4()),
+            "traceparent": current_traceparent(),
             "at": at,
         },
     )

@@ -48,7 +48,7 @@ class Work:
                 checkout = self._db.driver_connection()
                 connection = await checkout.__aenter__()
                 self._connection = checkout
-                self._fetch = driver.on_driver(connection, self._db.dialect)
+                self._fetch = driver.on_driver(connection, self._db.dialect, self._db.tracer)
             else:
                 self._fetch = await driver.on_session(await self.session())
         return self._fetch

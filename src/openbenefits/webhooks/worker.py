@@ -25,6 +25,9 @@ from functools import cache
 
 import httpx
 import structlog
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import Span, TracerProvider
 from sqlalchemy import Select, bindparam, exists, or_, select, update
 from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
@@ -35,6 +38,7 @@ from openbenefits.kit.encryption import Keyring
 from openbenefits.kit.housekeeping import wait_or_stop
 from openbenefits.kit.network import GuardedTransport, IPNetwork, TargetNotAllowed
 from openbenefits.kit.outbox import OutboxEvent
+from openbenefits.kit.tracing import continued, without_query
 from openbenefits.webhooks import service
 from openbenefits.webhooks.models import (
     DeliveryState,
@@ -57,12 +61,24 @@ MIN_JITTER = 0.75
 MAX_ATTEMPTS = 15
 
 
-def _client(allowed_networks: Sequence[IPNetwork]) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+def _client(
+    allowed_networks: Sequence[IPNetwork], tracer_provider: TracerProvider | None
+) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(
         transport=GuardedTransport(allowed_networks),
         timeout=TIMEOUT_SECONDS,
         follow_redirects=False,
     )
+    if tracer_provider is not None:
+        # A client span per request, whose traceparent header the receiver may continue.
+        HTTPXClientInstrumentor.instrument_client(
+            client, tracer_provider=tracer_provider, request_hook=_request_without_query
+        )
+    return client
+
+
+async def _request_without_query(span: Span, _request: object) -> None:
+    without_query(span)
 
 
 def retry_delay(failures: int, draw: float) -> timedelta:
@@ -82,6 +98,8 @@ class Job:
     secrets: list[str]
     webhook_id: str
     body: str
+    # The trace of the change that caused the event (kit/tracing.py).
+    traceparent: str | None
 
 
 @dataclass(frozen=True)
@@ -126,9 +144,11 @@ async def deliver_due(
 
 async def fan_out(db: Database, clock: Clock) -> int:
     """One batch of new events turned into deliveries; how many events it took."""
-    async with db.session() as session:
-        taken = await service.fan_out(session, clock.now())
-        await session.commit()
+    # Polled every second: its statements are no spans (a delivery's own are, in its trace).
+    with suppress_instrumentation():
+        async with db.session() as session:
+            taken = await service.fan_out(session, clock.now())
+            await session.commit()
     return taken
 
 
@@ -137,7 +157,7 @@ async def _deliver_claimed(
 ) -> int:
     jobs = await claim(db, keyring, clock.now())
     if jobs:
-        async with _client(allowed_networks) as client:
+        async with _client(allowed_networks, db.tracer_provider) as client:
             await asyncio.gather(*(_deliver(db, clock, client, job) for job in jobs))
     return len(jobs)
 
@@ -197,33 +217,38 @@ def _claim_statement() -> Select[WebhookDelivery, WebhookSubscription, OutboxEve
 async def claim(db: Database, keyring: Keyring, now: datetime) -> list[Job]:
     """Lease the due deliveries whose entity waits for no earlier delivery, oldest first."""
     token = secrets.token_hex(16)
-    async with db.session() as session:
-        rows = (await session.execute(_claim_statement(), {"now": now})).all()
-        jobs = []
-        for delivery, subscription, event in rows:
-            delivery.locked_until = now + LEASE
-            delivery.lease_token = token
-            jobs.append(
-                Job(
-                    delivery_id=delivery.id,
-                    tenant_id=delivery.tenant_id,
-                    subscription_id=subscription.id,
-                    lease_token=token,
-                    url=subscription.url,
-                    api_key=service.partner_key(keyring, subscription),
-                    secrets=service.signing_secrets(keyring, subscription, now),
-                    webhook_id=event.uuid,
-                    body=payload(event),
+    with suppress_instrumentation():  # polled every second, as fan_out is
+        async with db.session() as session:
+            rows = (await session.execute(_claim_statement(), {"now": now})).all()
+            jobs = []
+            for delivery, subscription, event in rows:
+                delivery.locked_until = now + LEASE
+                delivery.lease_token = token
+                jobs.append(
+                    Job(
+                        delivery_id=delivery.id,
+                        tenant_id=delivery.tenant_id,
+                        subscription_id=subscription.id,
+                        lease_token=token,
+                        url=subscription.url,
+                        api_key=service.partner_key(keyring, subscription),
+                        secrets=service.signing_secrets(keyring, subscription, now),
+                        webhook_id=event.uuid,
+                        body=payload(event),
+                        traceparent=event.traceparent,
+                    )
                 )
-            )
-        await session.commit()
+            await session.commit()
     return jobs
 
 
 async def _deliver(db: Database, clock: Clock, client: httpx.AsyncClient, job: Job) -> None:
-    attempted_at = clock.now()
-    outcome = await send(client, job)
-    await _record(db, clock.now(), job, attempted_at, outcome)
+    with continued(db.tracer, "webhook delivery", job.traceparent) as span:
+        if span is not None:
+            span.set_attributes({"webhook.delivery_id": job.delivery_id})
+        attempted_at = clock.now()
+        outcome = await send(client, job)
+        await _record(db, clock.now(), job, attempted_at, outcome)
 
 
 def headers(job: Job, sent_at: datetime) -> dict[str, str]:
