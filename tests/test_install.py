@@ -52,8 +52,9 @@ def test_the_environment_holds_exactly_the_locked_versions():
         for dist in distributions()
         if canonicalize_name(dist.metadata["Name"]) != "openbenefits"
     }
-    assert {name: installed.get(name) for name in locked} == locked
-    assert set(installed) <= set(locked), set(installed) - set(locked)
+    rebuild = "rebuild the environment from the lock: make clean test"
+    assert {name: installed.get(name) for name in locked} == locked, rebuild
+    assert set(installed) <= set(locked), (set(installed) - set(locked), rebuild)
 
 
 async def test_the_version_has_one_source(client: httpx.AsyncClient):

@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
-
 # Keys are relative paths of plain segments: no empty, "." or ".." segment, no leading slash, so
 # a key can never name a file outside the store's root.
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,99}){0,7}$")
@@ -169,6 +166,10 @@ class S3BlobStore:
         self.prefix = prefix
         # boto3 presigns with signature version 2 unless told otherwise, which newer regions
         # refuse; version 4 is accepted everywhere.
+        # Imported here: boto3 costs every process 10 MB, and the local store needs none of it.
+        import boto3
+        from botocore.config import Config
+
         self._client = boto3.client("s3", config=Config(signature_version="s3v4"))
 
     def _object_key(self, key: str) -> str:

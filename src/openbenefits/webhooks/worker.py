@@ -25,7 +25,6 @@ from functools import cache
 
 import httpx
 import structlog
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import Span, TracerProvider
 from sqlalchemy import Select, bindparam, exists, or_, select, update
@@ -70,6 +69,9 @@ def _client(
         follow_redirects=False,
     )
     if tracer_provider is not None:
+        # Imported here: it costs every process 8 MB, and an untraced one needs none of it.
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
         # A client span per request, whose traceparent header the receiver may continue.
         HTTPXClientInstrumentor.instrument_client(
             client, tracer_provider=tracer_provider, request_hook=_request_without_query
