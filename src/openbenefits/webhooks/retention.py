@@ -31,7 +31,7 @@ class Purged:
 def _batch_of(table: type[OutboxEvent | WebhookDelivery], old: ColumnElement[bool]) -> Delete:
     """Delete up to ``BATCH`` of the oldest rows meeting ``old``; the condition is repeated on
     the deleted rows, so that a row changed meanwhile (a delivery sent again) is rechecked."""
-    oldest = select(table.id).where(old).order_by(table.id).limit(BATCH)
+    oldest = select(table.id).where(old).order_by(table.created_at).limit(BATCH)
     return delete(table).where(table.id.in_(oldest.scalar_subquery()), old)
 
 
