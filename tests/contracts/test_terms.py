@@ -1,5 +1,6 @@
 """Term arithmetic, table-driven: month ends, leap years, extensions, notice periods."""
 
+import calendar
 from datetime import date, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from openbenefits.contracts.terms import (
     Period,
     TermUnit,
+    current_term,
     current_term_end,
     earliest_end,
     notice_deadline,
@@ -125,3 +127,70 @@ def test_consecutive_terms_tile_the_calendar(start, value, unit):
         # A month-based term is never shorter than 28 days per month, nor longer than 31.
         months = value * (12 if unit is Y else 1)
         assert 28 * months - 3 <= (end - start).days + 1 <= 31 * months
+
+
+def _walked(start: date, term: Period, extension: Period | None, today: date) -> tuple[date, date]:
+    """The running term found the obvious way: extension after extension."""
+    first, end = start, term_end(start, term)
+    while extension is not None and end < today:
+        first = end + timedelta(days=1)
+        end = term_end(first, extension)
+    return first, end
+
+
+_PERIODS = st.builds(
+    Period, value=st.integers(min_value=1, max_value=24), unit=st.sampled_from(list(TermUnit))
+)
+
+
+@given(
+    start=st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 12, 31)),
+    term=_PERIODS,
+    extension=st.none() | _PERIODS,
+    # Often a start on the 29th to the 31st, whose month terms are cut short by some months.
+    late_start=st.integers(min_value=0, max_value=3),
+    days_later=st.integers(min_value=-30, max_value=40 * 366),
+)
+def test_the_current_term_is_counted_as_walking_the_extensions_would_find_it(
+    start, term, extension, late_start, days_later
+):
+    if late_start:
+        start = start.replace(
+            day=min(28 + late_start, calendar.monthrange(start.year, start.month)[1])
+        )
+    today = start + timedelta(days=days_later)
+    assert current_term(start, term, extension, today) == _walked(start, term, extension, today)
+
+
+@pytest.mark.parametrize(
+    ("start", "term", "extension", "today", "running"),
+    [
+        # A month from Jan 31 ends on Feb 28; every later one starts on the 1st.
+        (
+            date(2025, 1, 31),
+            ONE_MONTH,
+            ONE_MONTH,
+            date(2026, 3, 15),
+            (date(2026, 3, 1), date(2026, 3, 31)),
+        ),
+        # A year from Feb 29 ends on Feb 28; the next starts on Mar 1.
+        (
+            date(2024, 2, 29),
+            Period(1, Y),
+            Period(1, Y),
+            date(2030, 6, 1),
+            (date(2030, 3, 1), date(2031, 2, 28)),
+        ),
+        # Weekly extensions, decades on: counted, not walked.
+        (
+            date(2000, 1, 3),
+            Period(1, W),
+            Period(1, W),
+            date(2040, 1, 4),
+            (date(2040, 1, 2), date(2040, 1, 8)),
+        ),
+    ],
+)
+def test_long_runs_of_extensions(start, term, extension, today, running):
+    assert current_term(start, term, extension, today) == running
+    assert _walked(start, term, extension, today) == running

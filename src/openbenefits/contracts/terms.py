@@ -62,16 +62,44 @@ def notice_deadline(end: date, notice: Period) -> date:
     return add_months(following, -_months(notice)) - timedelta(days=1)
 
 
+# Within this many terms a chain of month terms starting on a day past the 28th either meets a
+# month too short for that day or never will: month lengths repeat every 4 years (48 months), and
+# the century years that skip a leap day come within 25 steps of a leap day's 4-year stride.
+_CLAMP_SEARCH = 48
+
+
 def current_term(
     start: date, term: Period, extension: Period | None, today: date
 ) -> tuple[date, date]:
     """The first and last day of the term running on ``today``: the first term, then extension
-    after extension while the contract is not cancelled. Before ``start``, the first term."""
-    first, end = start, term_end(start, term)
-    while extension is not None and end < today:
-        first = end + timedelta(days=1)
+    after extension while the contract is not cancelled. Before ``start``, the first term.
+
+    Found in constant time whatever the contract's age (it runs on every benefit check): the
+    extensions are counted, not walked."""
+    end = term_end(start, term)
+    if extension is None or end >= today:
+        return start, end
+    first = end + timedelta(days=1)
+    if extension.unit in (TermUnit.DAY, TermUnit.WEEK):
+        days = extension.value * (7 if extension.unit is TermUnit.WEEK else 1)
+        first += timedelta(days=(today - first).days // days * days)
+        return first, first + timedelta(days=days - 1)
+    # Month terms keep their first day of the month until a month too short for it ends one on
+    # its last day; from then on they start on the 1st, which every month has.
+    for _ in range(_CLAMP_SEARCH):
+        if first.day <= 28:
+            break
         end = term_end(first, extension)
-    return first, end
+        if end >= today:
+            return first, end
+        first = end + timedelta(days=1)
+    months = _months(extension)
+    elapsed = (today.year - first.year) * 12 + today.month - first.month
+    terms = elapsed // months
+    if add_months(first, terms * months) > today:
+        terms -= 1
+    first = add_months(first, terms * months)
+    return first, term_end(first, extension)
 
 
 def current_term_end(start: date, term: Period, extension: Period | None, today: date) -> date:
