@@ -3,9 +3,11 @@ when ``TEST_DATABASE_URL`` names a server), migrated with the real migrations, e
 every test; the app driven over ASGI with an injectable clock."""
 
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from http.server import HTTPServer
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from openbenefits.models import Base
 from tests import probes
 from tests.chain import Chain, make_chain
 from tests.contract.reference import validate_response
-from tests.tracing import Traced
+from tests.tracing import Collector, Traced
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SECRET = "test-secret-key-for-signing-and-hashing"
@@ -192,6 +194,17 @@ async def traced(
             yield traced
     finally:
         tracing.untrace_database(db)
+
+
+@pytest.fixture
+def collector(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, bytes]]]:
+    """An OTLP/HTTP endpoint on loopback, named by the environment as an operator would."""
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    Collector.received = []
+    yield Collector.received
+    server.shutdown()
 
 
 @pytest.fixture

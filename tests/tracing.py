@@ -1,6 +1,8 @@
 """The app traced into the SDK's in-memory exporter, for the tracing tests (kit/tracing.py)."""
 
 import secrets
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -36,3 +38,18 @@ def traceparent() -> tuple[str, str, str]:
     """A caller's trace: its id, its span's id, and the header naming both."""
     trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
     return trace_id, span_id, f"00-{trace_id}-{span_id}-01"
+
+
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint on loopback: what was posted to it (path, content type, body)."""
+
+    received: list[tuple[str, str, bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.append((self.path, self.headers["content-type"], body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass

@@ -164,10 +164,10 @@ def worker(ctx: typer.Context) -> None:
                 db, clock, settings.keyring, stop, settings.webhook_allowed_networks
             )
         )
-        await asyncio.wait(
-            [delivering, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED"
-        )
+        await stop.wait()
         await finish([delivering], settings.shutdown_grace)
+        if provider is not None:
+            provider.shutdown()  # exports the spans still buffered
 
     _run_with_db(deliver)
 

@@ -5,9 +5,6 @@ into the webhook delivery, OTLP export when an endpoint is configured, nothing w
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
@@ -208,30 +205,6 @@ async def test_off_nothing_is_traced_and_the_callers_trace_is_not_adopted(
     assert answer.json()["traceId"] == answer.headers["x-request-id"]
     async with db.session() as session:
         assert await session.scalar(select(OutboxEvent.traceparent)) is None
-
-
-class _Collector(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, bytes]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.received.append((self.path, self.headers["content-type"], body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def collector(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, bytes]]]:
-    """An OTLP/HTTP endpoint on loopback, named by the environment as an operator would."""
-    server = HTTPServer(("127.0.0.1", 0), _Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
-    _Collector.received = []
-    yield _Collector.received
-    server.shutdown()
 
 
 async def test_an_otlp_endpoint_in_the_environment_gets_the_spans(

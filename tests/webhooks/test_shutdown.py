@@ -46,8 +46,15 @@ async def test_the_servers_lifespan_finishes_the_delivery_in_hand(
 
 @pytest.mark.usefixtures("subscription")
 async def test_the_worker_finishes_the_delivery_in_hand_on_sigterm_and_exits_0(
-    chain: Chain, receiver: Receiver, db: Database, database_url: str, tmp_path: Path
+    chain: Chain,
+    receiver: Receiver,
+    db: Database,
+    database_url: str,
+    tmp_path: Path,
+    collector: list[tuple[str, str, bytes]],
 ) -> None:
+    """...and, traced (the environment names an OTLP endpoint), exports the delivery's span
+    before it exits."""
     await chain.customer()
     receiver.delay = ANSWER_SECONDS
     env: dict[str, Any] = {
@@ -71,3 +78,4 @@ async def test_the_worker_finishes_the_delivery_in_hand_on_sigterm_and_exits_0(
 
     assert await _the_delivery(db) == (DeliveryState.DELIVERED, 1)
     assert len(receiver.requests) == 1
+    assert any(b"webhook delivery" in body for path, _, body in collector if path == "/v1/traces")
