@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 from sqlalchemy import select
 
+from openbenefits import __version__
 from openbenefits.app import create_app
 from openbenefits.config import Settings
 from openbenefits.kit import tracing
@@ -227,3 +228,28 @@ async def test_an_otlp_endpoint_in_the_environment_gets_the_spans(
     assert paths == {"/v1/traces"}
     assert all(kind == "application/x-protobuf" for _, kind, _ in collector)
     assert any(b"GET /healthz" in body for _, _, body in collector)
+
+
+@pytest.mark.parametrize(
+    ("environment", "name", "version"),
+    [
+        ({}, "openbenefits", __version__),
+        ({"OTEL_SERVICE_NAME": "benefits-eu"}, "benefits-eu", __version__),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=b,service.version=7"}, "b", "7"),
+    ],
+)
+def test_the_environment_names_the_service_before_we_do(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], name: str, version: str
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    for variable in ("OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    provider = tracing.provider_from_environment()
+    assert provider is not None
+    try:
+        attributes = provider.resource.attributes
+        assert (attributes["service.name"], attributes["service.version"]) == (name, version)
+    finally:
+        provider.shutdown()

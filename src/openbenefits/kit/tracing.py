@@ -39,11 +39,22 @@ def provider_from_environment() -> TracerProvider | None:
         return None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, take precedence.
-    resource = Resource.create({SERVICE_NAME: "openbenefits", "service.version": __version__})
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=_resource())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
+
+
+def _resource() -> Resource:
+    """What the environment says of the service (``OTEL_SERVICE_NAME``,
+    ``OTEL_RESOURCE_ATTRIBUTES``), and our name and version where it says nothing."""
+    detected = Resource.create()
+    said = {
+        name
+        for name, value in detected.attributes.items()
+        if not str(value).startswith("unknown_service")
+    }
+    ours = {SERVICE_NAME: "openbenefits", "service.version": __version__}
+    return detected.merge(Resource({k: v for k, v in ours.items() if k not in said}))
 
 
 def tracer(provider: TracerProvider) -> Tracer:
