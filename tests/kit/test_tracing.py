@@ -31,7 +31,7 @@ from tests.security.matrix import Filler, call, components, operations, send
 from tests.security.world import TenantWorld, build_tenant
 from tests.tracing import Traced, traceparent
 from tests.webhooks.receiver import running_receiver
-from tests.webhooks.test_webhooks import subscribe
+from tests.webhooks.subscriptions import subscribe
 
 
 def _tree_problem(spans: list[ReadableSpan], parent_id: str, name: str) -> str | None:

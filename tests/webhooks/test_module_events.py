@@ -5,7 +5,7 @@ from standardwebhooks import Webhook
 from tests.chain import create_contract, create_rate, purchase_module
 from tests.helpers import expect
 from tests.webhooks.receiver import running_receiver
-from tests.webhooks.test_webhooks import subscribe
+from tests.webhooks.subscriptions import subscribe
 
 MONTHLY = {
     "type": "RECURRING",

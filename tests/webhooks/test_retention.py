@@ -18,7 +18,6 @@ from tests.benefits.statements import statements
 from tests.chain import Chain
 from tests.webhooks.conftest import Deliver
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_webhooks import subscription  # noqa: F401  (a fixture)
 
 RETENTION = timedelta(days=30)
 

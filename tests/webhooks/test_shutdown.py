@@ -17,7 +17,6 @@ from openbenefits.webhooks.models import DeliveryState, WebhookAttempt, WebhookD
 from tests.chain import Chain
 from tests.conftest import SECRET
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_webhooks import subscription  # noqa: F401  (a fixture)
 
 # Long enough that the stop surely comes while the receiver is still answering.
 ANSWER_SECONDS = 1.5

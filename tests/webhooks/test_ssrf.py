@@ -24,7 +24,8 @@ from tests.chain import Chain
 from tests.helpers import expect
 from tests.webhooks.conftest import Deliver
 from tests.webhooks.receiver import Receiver, running_receiver
-from tests.webhooks.test_webhooks import deliveries, subscribe
+from tests.webhooks.subscriptions import subscribe
+from tests.webhooks.test_webhooks import deliveries
 
 Answers = dict[str, list[str]]
 

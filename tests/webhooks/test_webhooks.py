@@ -18,44 +18,11 @@ from openbenefits.kit.clock import FixedClock
 from openbenefits.kit.db import Database
 from openbenefits.kit.outbox import OutboxEvent
 from openbenefits.webhooks import service, worker
-from openbenefits.webhooks.schemas import EventType
 from tests.chain import Chain, create_contract, create_rate
 from tests.helpers import admin_headers, create_tenant, expect
 from tests.webhooks.conftest import Deliver
 from tests.webhooks.receiver import Receiver
-
-
-async def subscribe(chain: Chain, url: str, studio: int, **fields: Any) -> dict[str, Any]:
-    """A partner integrated in ``studio`` with a subscription to every event."""
-    base = f"/admin/v1/tenants/{chain.tenant_id}"
-    partner = expect(
-        await chain.client.post(f"{base}/partners", json={"name": "Hooks"}, headers=chain.admin),
-        201,
-    )
-    integration = expect(
-        await chain.client.post(
-            f"{base}/partner-integrations",
-            json={"partnerId": partner["id"], "studioId": studio},
-            headers=chain.admin,
-        ),
-        201,
-    )
-    body = {
-        "partnerIntegrationId": integration["id"],
-        "url": url,
-        "eventTypes": [kind.value for kind in EventType],
-        "apiKey": "partner-key",
-        **fields,
-    }
-    return expect(
-        await chain.client.post(f"{base}/webhook-subscriptions", json=body, headers=chain.admin),
-        201,
-    )
-
-
-@pytest.fixture
-async def subscription(chain: Chain, receiver: Receiver) -> dict[str, Any]:
-    return await subscribe(chain, receiver.url, chain.studio_a)
+from tests.webhooks.subscriptions import subscribe
 
 
 def types(receiver: Receiver) -> list[str]:

@@ -57,10 +57,6 @@ def _resource() -> Resource:
     return detected.merge(Resource({k: v for k, v in ours.items() if k not in said}))
 
 
-def tracer(provider: TracerProvider) -> Tracer:
-    return provider.get_tracer("openbenefits", __version__)
-
-
 def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
     # Named by the route's template once it is known (kit/middleware.py), never by the raw
     # path, whose ids would make every span name unique.
@@ -107,7 +103,8 @@ def trace_database(db: Database, provider: TracerProvider) -> None:
         tracer_provider=provider,
         skip_dep_check=True,
     )
-    db.tracer_provider, db.tracer = provider, tracer(provider)
+    db.tracer_provider = provider
+    db.tracer = provider.get_tracer("openbenefits", __version__)
 
 
 def untrace_database(db: Database) -> None:
@@ -135,14 +132,14 @@ def current_traceparent() -> str | None:
 
 
 @contextmanager
-def continued(tracer_: Tracer | None, name: str, traceparent: str | None) -> Iterator[Span | None]:
+def continued(tracer: Tracer | None, name: str, traceparent: str | None) -> Iterator[Span | None]:
     """A span ``name`` in the trace ``traceparent`` names (a new trace without one); none when
     tracing is off."""
-    if tracer_ is None:
+    if tracer is None:
         yield None
         return
     parent = _PROPAGATOR.extract({"traceparent": traceparent} if traceparent else {})
-    with tracer_.start_as_current_span(name, context=parent, kind=trace.SpanKind.CONSUMER) as span:
+    with tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.CONSUMER) as span:
         yield span
 
 
